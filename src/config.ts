@@ -1,0 +1,156 @@
+/**
+ * Configuration: one zod schema, filled from command-line flags and
+ * environment variables (flags win), validated once at start.
+ */
+import { z } from 'zod';
+import { TOOLSETS, DEFAULT_TOOLSETS, type ToolsetName } from './tools/toolsets.js';
+
+export const AIRTABLE_TOKEN_ENV = ['AIRTABLE_TOKEN', 'AIRTABLE_API_KEY', 'AIRTABLE_PAT'] as const;
+export const BASE_ID_PATTERN = /^app[A-Za-z0-9]{14}$/;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const booleanish = z.union([
+  z.boolean(),
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((s) => ['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off', ''].includes(s), {
+      message: 'expected true/false, 1/0, yes/no or on/off',
+    })
+    .transform((s) => ['1', 'true', 'yes', 'on'].includes(s)),
+]);
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const toolsetList = z
+  .union([z.array(z.string()), z.string()])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
+  .pipe(
+    z.array(
+      z.enum(Object.keys(TOOLSETS) as [ToolsetName, ...ToolsetName[]], {
+        error: (issue) =>
+          `unknown toolset "${String(issue.input)}"; choose from ${Object.keys(TOOLSETS).join(', ')} (or "all")`,
+      }),
+    ),
+  );
+
+export const ConfigSchema = z.object({
+  airtable: z.object({
+    /** Personal access token; optional only when the sandbox is used. */
+    token: z.string().trim().min(1).optional(),
+    baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.airtable.com'),
+    defaultBase: z
+      .string()
+      .regex(BASE_ID_PATTERN, 'must be a base id like appXXXXXXXXXXXXXX (17 characters)')
+      .optional(),
+    timeoutMs: positiveInt(30_000),
+    maxRetries: z.coerce.number().int().min(0).max(20).default(5),
+  }),
+  tools: z.object({
+    readOnly: booleanish.default(false),
+    toolsets: toolsetList.default([...DEFAULT_TOOLSETS]),
+    /** Budget for one tool result, in tokens (≈ 4 characters each). */
+    maxResponseTokens: z.coerce.number().int().min(1_000).max(1_000_000).default(20_000),
+  }),
+  sandbox: z.object({
+    /** Run the MCP server against an in-process sandbox instead of Airtable. */
+    enabled: booleanish.default(false),
+    port: z.coerce.number().int().min(0).max(65_535).default(8787),
+    host: z.string().default('127.0.0.1'),
+    dataFile: z.string().min(1).optional(),
+    seed: z.enum(['demo', 'empty']).default('demo'),
+    token: z.string().min(1).optional(),
+    rateLimit: booleanish.default(true),
+  }),
+  logLevel: z.enum(LOG_LEVELS).default('info'),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+type ConfigInput = z.input<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Flags as parsed by the CLI (see cli.ts); `undefined` means "not given". */
+export interface ConfigFlags {
+  sandbox?: boolean;
+  readOnly?: boolean;
+  toolsets?: string;
+  base?: string;
+  airtableUrl?: string;
+  timeoutMs?: string;
+  maxResponseTokens?: string;
+  logLevel?: string;
+  port?: string;
+  host?: string;
+  data?: string;
+  seed?: string;
+  token?: string;
+  rateLimit?: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+function firstEnv(env: Env, names: readonly string[]): string | undefined {
+  for (const name of names) {
+    const value = env[name]?.trim();
+    if (value) return value;
+  }
+  return undefined;
+}
+
+function expandToolsets(value: string | undefined): string | string[] | undefined {
+  if (value === undefined) return undefined;
+  return value.trim().toLowerCase() === 'all' ? Object.keys(TOOLSETS) : value;
+}
+
+/** Merge flags over env into the raw shape the schema parses. */
+function rawConfig(flags: ConfigFlags, env: Env): ConfigInput {
+  return {
+    airtable: {
+      token: firstEnv(env, AIRTABLE_TOKEN_ENV),
+      baseUrl: flags.airtableUrl ?? env.AIRTABLE_BASE_URL,
+      defaultBase: flags.base ?? firstEnv(env, ['AIRTABLE_BASE', 'AIRTABLE_BASE_ID']),
+      timeoutMs: flags.timeoutMs ?? env.AIRTABLE_TIMEOUT_MS,
+      maxRetries: env.AIRTABLE_MAX_RETRIES,
+    },
+    tools: {
+      readOnly: flags.readOnly ?? env.AIRTABLE_READ_ONLY,
+      toolsets: expandToolsets(flags.toolsets ?? env.AIRTABLE_TOOLSETS),
+      maxResponseTokens: flags.maxResponseTokens ?? env.MAX_RESPONSE_TOKENS,
+    },
+    sandbox: {
+      enabled: flags.sandbox ?? env.AIRTABLE_SANDBOX,
+      port: flags.port ?? env.SANDBOX_PORT,
+      host: flags.host ?? env.SANDBOX_HOST,
+      dataFile: flags.data ?? env.SANDBOX_DATA,
+      seed: flags.seed ?? env.SANDBOX_SEED,
+      token: flags.token ?? env.SANDBOX_TOKEN,
+      rateLimit: flags.rateLimit ?? env.SANDBOX_RATE_LIMIT,
+    },
+    logLevel: flags.logLevel ?? env.LOG_LEVEL,
+  } as ConfigInput;
+}
+
+/** Drop undefined leaves so schema defaults apply. */
+function withoutUndefined<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+      return `${where}${issue.message}`;
+    })
+    .join('; ');
+}
+
+/** Read and validate the configuration. Throws ConfigError with one readable line. */
+export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Config {
+  const parsed = ConfigSchema.safeParse(withoutUndefined(rawConfig(flags, env)));
+  if (!parsed.success) throw new ConfigError(`Invalid configuration: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}

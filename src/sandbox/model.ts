@@ -1,0 +1,119 @@
+/**
+ * The sandbox's data model: what a base, table, field, view and record are
+ * inside the Airtable-compatible sandbox. Shapes follow Airtable's metadata
+ * API (see shared/reference/airtable-web-api.md §5) so schema responses are a
+ * plain projection of these objects.
+ */
+
+export type FieldType =
+  | 'singleLineText'
+  | 'email'
+  | 'url'
+  | 'multilineText'
+  | 'richText'
+  | 'phoneNumber'
+  | 'number'
+  | 'percent'
+  | 'currency'
+  | 'duration'
+  | 'rating'
+  | 'checkbox'
+  | 'singleSelect'
+  | 'multipleSelects'
+  | 'singleCollaborator'
+  | 'multipleCollaborators'
+  | 'multipleRecordLinks'
+  | 'date'
+  | 'dateTime'
+  | 'multipleAttachments'
+  | 'barcode'
+  | 'formula'
+  | 'rollup'
+  | 'count'
+  | 'multipleLookupValues'
+  | 'autoNumber'
+  | 'createdTime'
+  | 'lastModifiedTime'
+  | 'createdBy'
+  | 'lastModifiedBy'
+  | 'button';
+
+/** Field types whose values Airtable computes; writes to them are rejected. */
+export const COMPUTED_FIELD_TYPES: ReadonlySet<FieldType> = new Set<FieldType>([
+  'formula',
+  'rollup',
+  'count',
+  'multipleLookupValues',
+  'autoNumber',
+  'createdTime',
+  'lastModifiedTime',
+  'createdBy',
+  'lastModifiedBy',
+  'button',
+]);
+
+export interface SelectChoice {
+  id: string;
+  name: string;
+  color?: string;
+}
+
+export interface FieldDef {
+  id: string;
+  name: string;
+  type: FieldType;
+  description?: string;
+  /** Airtable's documented options for the type (choices, precision, linkedTableId, formula, ...). */
+  options?: Record<string, unknown>;
+}
+
+export interface ViewDef {
+  id: string;
+  name: string;
+  type: 'grid' | 'form' | 'calendar' | 'gallery' | 'kanban' | 'timeline' | 'block';
+  /** Sandbox-only: a filterByFormula that decides which records the view shows. */
+  filterFormula?: string;
+  /** Sandbox-only: the view's record order. */
+  sort?: Array<{ field: string; direction: 'asc' | 'desc' }>;
+}
+
+export interface TableDef {
+  id: string;
+  name: string;
+  description?: string;
+  primaryFieldId: string;
+  fields: FieldDef[];
+  views: ViewDef[];
+}
+
+export interface BaseDef {
+  id: string;
+  name: string;
+  permissionLevel: 'none' | 'read' | 'comment' | 'edit' | 'create';
+  tables: TableDef[];
+}
+
+/** A stored record. Cell values are keyed by field id, in Airtable's JSON cell format. */
+export interface RecordRow {
+  id: string;
+  createdTime: string;
+  fields: Record<string, unknown>;
+}
+
+export interface CommentRow {
+  id: string;
+  recordId: string;
+  author: { id: string; email: string; name: string };
+  text: string;
+  createdTime: string;
+  lastUpdatedTime: string | null;
+  parentCommentId?: string;
+}
+
+/** A complete base with its records and comments: the unit a seed produces. */
+export interface SeedBase {
+  base: BaseDef;
+  /** Records per table id, each row's `fields` keyed by field id. */
+  records: Record<string, RecordRow[]>;
+  comments?: CommentRow[];
+}

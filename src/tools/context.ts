@@ -1,0 +1,144 @@
+/**
+ * What a tool gets to do its work. Built per call by the server from
+ * long-lived dependencies; a tool never sees the transport.
+ */
+import type { Logger } from 'pino';
+import { type AirtableClient, AirtableError } from '../airtable/index.js';
+import type { FieldSchema, TableSchema } from '../airtable/types.js';
+import { ToolInputError } from './errors.js';
+
+export interface ToolContext {
+  client: AirtableClient;
+  schemas: SchemaCache;
+  /** Base used when a tool call omits base_id. */
+  defaultBase?: string;
+  /** Most characters a tool result may carry (text and structured parts each). */
+  maxResponseChars: number;
+  signal: AbortSignal;
+  /** Reports progress when the client asked for it; otherwise a no-op. */
+  progress(done: number, total?: number, message?: string): Promise<void>;
+  logger: Logger;
+}
+
+const BASE_ID = /^app[A-Za-z0-9]{14}$/;
+
+/** The base to use for a call: the one given, else the configured default. */
+export function resolveBaseId(ctx: Pick<ToolContext, 'defaultBase'>, baseId: string | undefined): string {
+  const id = baseId?.trim() || ctx.defaultBase;
+  if (!id) {
+    throw new ToolInputError(
+      'base_id is required (no default base is configured). Call list_bases to find it; it looks like appXXXXXXXXXXXXXX.',
+    );
+  }
+  if (!BASE_ID.test(id)) {
+    throw new ToolInputError(
+      `"${id}" is not a base id. Base ids look like appXXXXXXXXXXXXXX (17 characters); call list_bases to find it.`,
+    );
+  }
+  return id;
+}
+
+interface CachedSchema {
+  tables: TableSchema[];
+  fetchedAt: number;
+}
+
+/**
+ * Base schemas, cached briefly so that resolving a table name or checking
+ * field types does not cost a request on every call. A miss refreshes once
+ * before reporting "unknown", so tables created elsewhere are found.
+ */
+export class SchemaCache {
+  private readonly entries = new Map<string, CachedSchema>();
+  private readonly inflight = new Map<string, Promise<TableSchema[]>>();
+
+  constructor(
+    private readonly client: AirtableClient,
+    private readonly ttlMs = 60_000,
+  ) {}
+
+  async tables(baseId: string, signal?: AbortSignal, fresh = false): Promise<TableSchema[]> {
+    const cached = this.entries.get(baseId);
+    if (!fresh && cached && Date.now() - cached.fetchedAt < this.ttlMs) return cached.tables;
+    let pending = this.inflight.get(baseId);
+    if (!pending) {
+      pending = this.client.getBaseSchema(baseId, { signal }).finally(() => this.inflight.delete(baseId));
+      this.inflight.set(baseId, pending);
+    }
+    const tables = await pending;
+    this.entries.set(baseId, { tables, fetchedAt: Date.now() });
+    return tables;
+  }
+
+  /** Forget a base's schema after this server changed it. */
+  invalidate(baseId: string): void {
+    this.entries.delete(baseId);
+  }
+
+  /** A table by id or name (exact, then case-insensitive); ToolInputError listing the tables if none. */
+  async table(baseId: string, tableIdOrName: string, signal?: AbortSignal): Promise<TableSchema> {
+    const wanted = tableIdOrName.trim();
+    const found = findTable(await this.tables(baseId, signal), wanted);
+    if (found) return found;
+    const refreshed = await this.tables(baseId, signal, true);
+    const retry = findTable(refreshed, wanted);
+    if (retry) return retry;
+    const names = refreshed.map((t) => `${t.name} (${t.id})`).join(', ');
+    throw new ToolInputError(`No table "${wanted}" in base ${baseId}. Tables: ${names || 'none'}.`);
+  }
+}
+
+function findTable(tables: TableSchema[], wanted: string): TableSchema | undefined {
+  const lower = wanted.toLowerCase();
+  return (
+    tables.find((t) => t.id === wanted || t.name === wanted) ?? tables.find((t) => t.name.toLowerCase() === lower)
+  );
+}
+
+/** A field by id or name (exact, then case-insensitive). */
+export function findField(table: TableSchema, wanted: string): FieldSchema | undefined {
+  const lower = wanted.trim().toLowerCase();
+  return (
+    table.fields.find((f) => f.id === wanted || f.name === wanted) ??
+    table.fields.find((f) => f.name.toLowerCase() === lower)
+  );
+}
+
+/** Resolve field names/ids to fields, or a ToolInputError naming the unknown ones and the valid choices. */
+export function requireFields(table: TableSchema, wanted: readonly string[]): FieldSchema[] {
+  const unknown: string[] = [];
+  const fields: FieldSchema[] = [];
+  for (const name of wanted) {
+    const field = findField(table, name);
+    if (field) fields.push(field);
+    else unknown.push(name);
+  }
+  if (unknown.length) {
+    const known = table.fields.map((f) => f.name).join(', ');
+    throw new ToolInputError(
+      `Unknown field${unknown.length > 1 ? 's' : ''} in table "${table.name}": ${unknown.map((n) => `"${n}"`).join(', ')}. Fields: ${known}.`,
+    );
+  }
+  return fields;
+}
+
+/**
+ * Run a table request; when Airtable answers its deliberately vague 403
+ * ("no permission, or not found"), look at the schema and, if the table is
+ * simply not there, say so and list the tables that are.
+ */
+export async function withTableCheck<T>(
+  ctx: Pick<ToolContext, 'schemas' | 'signal'>,
+  baseId: string,
+  table: string,
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof AirtableError && error.kind === 'forbidden_or_not_found') {
+      await ctx.schemas.table(baseId, table, ctx.signal);
+    }
+    throw error;
+  }
+}

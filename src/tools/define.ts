@@ -1,0 +1,60 @@
+/**
+ * The one way to declare a tool. A tool states what it is (name, kind,
+ * schemas) and how it runs; annotations, error results, progress and the
+ * MCP result shape are derived here, never repeated per tool.
+ */
+import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
+import type { ToolContext } from './context.js';
+import type { ToolsetName } from './toolsets.js';
+
+/** read: never changes data. write: adds or changes data. destructive: may remove or overwrite data. */
+export type ToolKind = 'read' | 'write' | 'destructive';
+
+export interface ToolResult<S> {
+  /** Matches the tool's output schema; what programs read. */
+  structured: S;
+  /** A compact rendering for the model: no pretty-printed JSON. */
+  text: string;
+  /** Extra content blocks (e.g. a CSV resource) placed after the text. */
+  attachments?: ResultAttachment[];
+}
+
+export type ResultAttachment =
+  | { type: 'resource'; resource: { uri: string; mimeType: string; text: string } }
+  | { type: 'resource_link'; uri: string; name: string; mimeType: string; description?: string };
+
+export interface ToolSpec<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
+  name: string;
+  title: string;
+  description: string;
+  toolset: ToolsetName;
+  kind: ToolKind;
+  /** For write/destructive tools: repeating the same call has no further effect. Reads are always idempotent. */
+  idempotent?: boolean;
+  input: I;
+  output: O;
+  run(args: z.output<z.ZodObject<I>>, ctx: ToolContext): Promise<ToolResult<z.output<z.ZodObject<O>>>>;
+}
+
+/** Identity at run time; exists so every tool is declared the same, fully typed way. */
+export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(spec: ToolSpec<I, O>): ToolSpec<I, O> {
+  return spec;
+}
+
+/** Annotations are set explicitly on every tool: clients use them for confirmation prompts. */
+export function annotationsFor(spec: Pick<ToolSpec, 'title' | 'kind' | 'idempotent'>): ToolAnnotations {
+  const readOnly = spec.kind === 'read';
+  return {
+    title: spec.title,
+    readOnlyHint: readOnly,
+    destructiveHint: spec.kind === 'destructive',
+    idempotentHint: readOnly || spec.idempotent === true,
+    // Every tool talks to Airtable, an external system whose contents change.
+    openWorldHint: true,
+  };
+}
+
+export function isWriteTool(spec: Pick<ToolSpec, 'kind'>): boolean {
+  return spec.kind !== 'read';
+}

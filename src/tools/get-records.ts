@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { resolveBaseId, withTableCheck } from './context.js';
+import { defineTool } from './define.js';
+import { compactJson, fitToBudget, plural, recordLine } from './format.js';
+import { parseContinuation, readRecords } from './paging.js';
+import { baseIdParam, fieldNamesParam, formulaParam, recordSchema, sortParam, tableParam } from './schemas.js';
+
+export const getRecords = defineTool({
+  name: 'get_records',
+  title: 'Get records',
+  description:
+    'Read records from a table, optionally filtered by a formula, sorted, limited to a view or to some fields. ' +
+    'Returns up to max_records; when more exist, `offset` continues where this call stopped.',
+  toolset: 'records',
+  kind: 'read',
+  input: {
+    base_id: baseIdParam,
+    table_id: tableParam,
+    max_records: z.number().int().min(1).max(1000).default(100).describe('Most records to return (1-1000).'),
+    view: z.string().min(1).optional().describe('View name or id: only its records, in its order.'),
+    filter_by_formula: formulaParam,
+    fields: fieldNamesParam,
+    sort: sortParam,
+    offset: z.string().optional().describe('Continuation token from a previous get_records call.'),
+  },
+  output: {
+    records: z.array(recordSchema),
+    count: z.number().int(),
+    offset: z.string().optional().describe('Pass to the next call to continue; absent when no records remain.'),
+    truncated: z.boolean().describe('True when more records exist than were returned.'),
+  },
+  async run(args, ctx) {
+    const baseId = resolveBaseId(ctx, args.base_id);
+    const start = parseContinuation(args.offset);
+    const params = {
+      view: args.view,
+      filterByFormula: args.filter_by_formula || undefined,
+      fields: args.fields,
+      sort: args.sort,
+    };
+    const keep = (records: { id: string; fields: Record<string, unknown> }[]) =>
+      fitToBudget(records, recordLine, ctx.maxResponseChars).count;
+    const window = await withTableCheck(ctx, baseId, args.table_id, () =>
+      readRecords(ctx, baseId, args.table_id, params, args.max_records, start, keep),
+    );
+    const truncated = window.next !== undefined;
+    const header = truncated
+      ? `${plural(window.records.length, 'record')}; more available, continue with offset=${compactJson(window.next)}`
+      : plural(window.records.length, 'record');
+    return {
+      structured: { records: window.records, count: window.records.length, offset: window.next, truncated },
+      text: [header, ...window.records.map(recordLine)].join('\n'),
+    };
+  },
+});

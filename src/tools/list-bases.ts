@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { defineTool } from './define.js';
+import { fitToBudget, plural } from './format.js';
+
+export const listBases = defineTool({
+  name: 'list_bases',
+  title: 'List bases',
+  description: 'List the Airtable bases this token can access, with their ids and permission levels.',
+  toolset: 'schema',
+  kind: 'read',
+  input: {},
+  output: {
+    bases: z.array(z.object({ id: z.string(), name: z.string(), permissionLevel: z.string() })),
+    truncated: z.boolean(),
+  },
+  async run(_args, ctx) {
+    const all = await ctx.client.listBases({ signal: ctx.signal });
+    const line = (b: (typeof all)[number]) => `${b.id} ${b.name} (${b.permissionLevel})`;
+    const { count, truncated } = fitToBudget(all, line, ctx.maxResponseChars);
+    const bases = all.slice(0, count);
+    const header = truncated ? `${plural(all.length, 'base')}, first ${count} shown:` : `${plural(count, 'base')}:`;
+    return { structured: { bases, truncated }, text: [header, ...bases.map(line)].join('\n') };
+  },
+});

@@ -1,0 +1,98 @@
+/**
+ * stdio transport: what Claude Desktop, Claude Code, Cursor and VS Code
+ * launch. stdout carries only JSON-RPC; everything else goes to stderr.
+ */
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { AirtableClient } from '../airtable/index.js';
+import { type Config, ConfigError } from '../config.js';
+import { createLogger, type Logger } from '../logger.js';
+import type { SandboxHandle } from '../sandbox/options.js';
+import { createServer } from '../server.js';
+
+/** Anything a dependency prints with console.log must not corrupt the JSON-RPC stream. */
+function redirectConsoleToStderr(): void {
+  const toStderr = (...args: unknown[]) => console.error(...args);
+  console.log = toStderr;
+  console.info = toStderr;
+  console.debug = toStderr;
+}
+
+interface AirtableTarget {
+  baseUrl: string;
+  token: string;
+  defaultBase?: string;
+  sandbox?: SandboxHandle;
+}
+
+/** Airtable itself, or an in-process sandbox when --sandbox is given. */
+export async function resolveTarget(config: Config): Promise<AirtableTarget> {
+  const { airtable, sandbox } = config;
+  if (sandbox.enabled) {
+    const { startSandbox } = await import('../sandbox/index.js');
+    const handle = await startSandbox({
+      port: 0,
+      seed: sandbox.seed,
+      dataFile: sandbox.dataFile,
+      token: sandbox.token,
+      rateLimit: sandbox.rateLimit ? {} : false,
+    });
+    return {
+      baseUrl: handle.url,
+      token: handle.token,
+      defaultBase: airtable.defaultBase ?? handle.baseIds[0],
+      sandbox: handle,
+    };
+  }
+  if (!airtable.token) {
+    throw new ConfigError(
+      'no Airtable token: set AIRTABLE_TOKEN (or AIRTABLE_API_KEY / AIRTABLE_PAT) to a personal access token, or run with --sandbox to try the built-in sandbox.',
+    );
+  }
+  return { baseUrl: airtable.baseUrl, token: airtable.token, defaultBase: airtable.defaultBase };
+}
+
+export function clientFor(config: Config, target: AirtableTarget, logger: Logger): AirtableClient {
+  return new AirtableClient({
+    token: target.token,
+    baseUrl: target.baseUrl,
+    timeoutMs: config.airtable.timeoutMs,
+    maxRetries: config.airtable.maxRetries,
+    onEvent: (event) => {
+      if (event.type === 'rate_limited' || event.type === 'retry') logger.warn(event, 'airtable request retried');
+    },
+  });
+}
+
+export async function runStdio(config: Config): Promise<void> {
+  redirectConsoleToStderr();
+  const logger = createLogger(config.logLevel);
+  const target = await resolveTarget(config);
+  const server = createServer({
+    client: clientFor(config, target, logger),
+    defaultBase: target.defaultBase,
+    readOnly: config.tools.readOnly,
+    toolsets: config.tools.toolsets,
+    maxResponseTokens: config.tools.maxResponseTokens,
+    logger,
+  });
+  let closing = false;
+  const shutdown = async (reason: string) => {
+    if (closing) return;
+    closing = true;
+    logger.debug({ reason }, 'shutting down');
+    await server.close().catch(() => {});
+    await target.sandbox?.stop().catch(() => {});
+    process.exit(0);
+  };
+  // The SDK's stdio transport ignores end-of-input, so without this an
+  // abandoned server would linger after its client exits.
+  process.stdin.once('end', () => void shutdown('stdin closed'));
+  process.stdin.once('close', () => void shutdown('stdin closed'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  await server.connect(new StdioServerTransport());
+  logger.info(
+    { sandbox: target.sandbox ? target.sandbox.url : undefined, defaultBase: target.defaultBase },
+    'airtable-mcp-kit ready on stdio',
+  );
+}
