@@ -3,7 +3,8 @@
  * this (one server per session or per request); embedders call it too.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { AirtableClient, AirtableError } from './airtable/index.js';
 import { type Logger, silentLogger } from './logger.js';
 import { SchemaCache, type ToolContext } from './tools/context.js';
@@ -71,7 +72,7 @@ export function createServer(options: CreateServerOptions = {}): McpServer {
 }
 
 type ToolDeps = Pick<ToolContext, 'client' | 'logger' | 'schemas' | 'defaultBase' | 'maxResponseChars'>;
-type Extra = Parameters<Parameters<McpServer['registerTool']>[2]>[1];
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 function registerTool(server: McpServer, tool: ToolSpec, deps: ToolDeps): void {
   server.registerTool(

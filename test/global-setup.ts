@@ -21,7 +21,7 @@ export default function setup(): void {
     return;
   }
   try {
-    execFileSync('npx', ['tsup', '--silent'], { stdio: 'inherit' });
+    execFileSync('npx', ['tsup', '--silent'], { stdio: 'inherit', env: { ...process.env, TSUP_SKIP_DTS: '1' } });
   } catch {
     // Only the CLI tests need dist/; they fail on their own with a clear message, the rest can still run.
     process.stderr.write('global-setup: build failed; tests that spawn dist/cli.js will fail\n');

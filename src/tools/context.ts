@@ -123,22 +123,24 @@ export function requireFields(table: TableSchema, wanted: readonly string[]): Fi
 }
 
 /**
- * Run a table request; when Airtable answers its deliberately vague 403
- * ("no permission, or not found"), look at the schema and, if the table is
- * simply not there, say so and list the tables that are.
+ * Run a table request. Airtable answers a wrong table name (even one that
+ * differs only in case) with a deliberately vague 403 ("no permission, or not
+ * found"), so on that answer look at the schema: an unknown table becomes a
+ * ToolInputError listing the tables; a table found under another spelling is
+ * retried once by its id. `run` receives the table reference to use.
  */
 export async function withTableCheck<T>(
   ctx: Pick<ToolContext, 'schemas' | 'signal'>,
   baseId: string,
   table: string,
-  run: () => Promise<T>,
+  run: (tableRef: string) => Promise<T>,
 ): Promise<T> {
   try {
-    return await run();
+    return await run(table);
   } catch (error) {
-    if (error instanceof AirtableError && error.kind === 'forbidden_or_not_found') {
-      await ctx.schemas.table(baseId, table, ctx.signal);
-    }
-    throw error;
+    if (!(error instanceof AirtableError && error.kind === 'forbidden_or_not_found')) throw error;
+    const schema = await ctx.schemas.table(baseId, table, ctx.signal);
+    if (schema.id === table) throw error;
+    return run(schema.id);
   }
 }

@@ -40,8 +40,8 @@ export const getRecords = defineTool({
     };
     const keep = (records: { id: string; fields: Record<string, unknown> }[]) =>
       fitToBudget(records, recordLine, ctx.maxResponseChars).count;
-    const window = await withTableCheck(ctx, baseId, args.table_id, () =>
-      readRecords(ctx, baseId, args.table_id, params, args.max_records, start, keep),
+    const window = await withTableCheck(ctx, baseId, args.table_id, (table) =>
+      readRecords(ctx, baseId, table, params, args.max_records, start, keep),
     );
     const truncated = window.next !== undefined;
     const header = truncated

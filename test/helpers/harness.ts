@@ -6,7 +6,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { AirtableClient, type AirtableClientOptions } from '../../src/airtable/index.js';
+import { AirtableClient, type AirtableClientOptions, createMemoryLimiter } from '../../src/airtable/index.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { SandboxHandle, SandboxOptions } from '../../src/sandbox/options.js';
 import { type CreateServerOptions, createServer } from '../../src/server.js';
@@ -39,7 +39,12 @@ export function textOf(result: CallToolResult): string {
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const sandbox = await startSandbox({ rateLimit: false, ...options.sandbox });
-  const airtable = new AirtableClient({ token: sandbox.token, baseUrl: sandbox.url, ...options.client });
+  // With the sandbox's limits off (the default here), the client's own 5 req/s throttle would only slow tests
+  // down; tests that turn the sandbox's limits on get the client's real limiter.
+  const limiter = options.sandbox?.rateLimit
+    ? undefined
+    : createMemoryLimiter({ perBase: { limit: 1000, windowMs: 1000 }, perToken: { limit: 1000, windowMs: 1000 } });
+  const airtable = new AirtableClient({ token: sandbox.token, baseUrl: sandbox.url, limiter, ...options.client });
   const server = createServer({
     client: airtable,
     defaultBase: DEMO_BASE,

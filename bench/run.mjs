@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+// Benchmarks for airtable-mcp-kit. Prints a table and writes bench/results/latest.json.
+//   npm run bench            (builds first)
+// Every figure is measured here, against the built CLI and the sandbox over loopback HTTP.
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { startSandbox } from 'airtable-mcp-kit';
+
+const CLI = 'dist/cli.js';
+const results = [];
+
+function record(name, value, unit, target, pass, note = '') {
+  results.push({ name, value, unit, target, pass, note });
+}
+
+const median = (xs) => quantile(xs, 0.5);
+function quantile(xs, q) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Milliseconds from spawn to the initialize reply on stdout. */
+function coldStartOnce(args, env) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
+    child.stdout.once('data', () => {
+      resolve(performance.now() - started);
+      child.kill('SIGTERM');
+    });
+    child.once('error', reject);
+    const init = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+    };
+    child.stdin.write(`${JSON.stringify(init)}\n`);
+  });
+}
+
+async function coldStart(label, args, env, runs = 10) {
+  await coldStartOnce(args, env); // warm the OS file cache, as a second launch would be
+  const times = [];
+  for (let i = 0; i < runs; i++) times.push(await coldStartOnce(args, env));
+  const m = median(times);
+  record(`cold start, ${label} (median of ${runs})`, round(m), 'ms', '< 250 ms', m < 250);
+}
+
+async function connect(sandbox) {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, '--airtable-url', sandbox.url, '--base', sandbox.baseIds[0], '--log-level', 'warn'],
+    env: { ...process.env, AIRTABLE_TOKEN: sandbox.token },
+  });
+  const client = new Client({ name: 'bench', version: '1' });
+  await client.connect(transport);
+  return client;
+}
+
+async function getRecordsLatency(runs = 200) {
+  const sandbox = await startSandbox({ rateLimit: false });
+  const client = await connect(sandbox);
+  const args = { table_id: 'Tasks', max_records: 20 };
+  for (let i = 0; i < 10; i++) await client.callTool({ name: 'get_records', arguments: args });
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await client.callTool({ name: 'get_records', arguments: args });
+    times.push(performance.now() - t);
+  }
+  record('get_records (20 records) p50', round(median(times), 2), 'ms', '', true, `${runs} sequential calls, no rate limit`);
+  record('get_records (20 records) p99', round(quantile(times, 0.99), 2), 'ms', '', true);
+  await textSize(client);
+  await client.close();
+  await sandbox.stop();
+}
+
+async function textSize(client) {
+  const result = await client.callTool({ name: 'get_records', arguments: { table_id: 'Tasks', max_records: 100 } });
+  const { records } = result.structuredContent;
+  const textBytes = Buffer.byteLength(result.content[0].text);
+  const prettyBytes = Buffer.byteLength(JSON.stringify(records, null, 2));
+  const ratio = textBytes / prettyBytes;
+  record('get_records text per record', round(textBytes / records.length), 'bytes', '', true, `${records.length} Tasks records`);
+  record('  pretty JSON per record (same records)', round(prettyBytes / records.length), 'bytes', '', true);
+  record('  text / pretty JSON', round(ratio * 100), '%', '<= 60 %', ratio <= 0.6);
+}
+
+async function batchCreate(count = 1000) {
+  const sandbox = await startSandbox({ rateLimit: { perBasePerSec: 5, perTokenPerSec: 50, penaltyMs: 30_000 } });
+  const client = await connect(sandbox);
+  const records = Array.from({ length: count }, (_, i) => ({ Title: `Bench task ${i}` }));
+  const before = sandbox.stats();
+  const t = performance.now();
+  const result = await client.callTool(
+    { name: 'batch_create_records', arguments: { table_id: 'Tasks', records } },
+    undefined,
+    { timeout: 300_000 },
+  );
+  const seconds = (performance.now() - t) / 1000;
+  const stats = sandbox.stats();
+  const base = stats.bases[sandbox.baseIds[0]];
+  const floor = count / 10 / 5;
+  const created = result.structuredContent?.created_count ?? result.structuredContent?.created ?? '?';
+  record(
+    `batch_create_records ${count} records, 5 req/s`,
+    round(seconds, 2),
+    's',
+    `<= ${round(floor * 1.1, 1)} s (floor ${floor} s + 10 %)`,
+    seconds <= floor * 1.1 && !result.isError,
+    `created ${JSON.stringify(created)}, 429s ${stats.totals.rateLimited - before.totals.rateLimited}, max ${base?.maxPerSecond} req in any 1 s`,
+  );
+  await client.close();
+  await sandbox.stop();
+}
+
+async function main() {
+  const sandbox = await startSandbox({ rateLimit: false });
+  await coldStart('with a token', ['--airtable-url', sandbox.url], { AIRTABLE_TOKEN: sandbox.token });
+  await sandbox.stop();
+  await coldStart('--sandbox (in-process sandbox + demo data)', ['--sandbox'], {});
+  await getRecordsLatency();
+  await batchCreate();
+
+  const width = Math.max(...results.map((r) => r.name.length));
+  console.log(`\n${'measure'.padEnd(width)}  ${'value'.padStart(10)}  target`);
+  for (const r of results) {
+    const verdict = r.target ? (r.pass ? 'ok' : 'MISSED') : '';
+    console.log(
+      `${r.name.padEnd(width)}  ${`${r.value} ${r.unit}`.padStart(10)}  ${r.target} ${verdict}${r.note ? `  (${r.note})` : ''}`,
+    );
+  }
+  const machine = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: round(totalmem() / 2 ** 30) };
+  mkdirSync('bench/results', { recursive: true });
+  const file = 'bench/results/latest.json';
+  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2)}\n`);
+  console.log(`\nwritten to ${file}`);
+}
+
+await main();

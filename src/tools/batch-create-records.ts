@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { batchOutput, batchResult, MAX_BATCH, mergeParts, runProbed } from './batch-output.js';
+import { resolveBaseId } from './context.js';
+import { defineTool } from './define.js';
+import { canonicalFields, unwrapFields, writeTable } from './record-input.js';
+import { baseIdParam, tableParam, typecastParam } from './schemas.js';
+
+export const batchCreateRecords = defineTool({
+  name: 'batch_create_records',
+  title: 'Create records (batch)',
+  description:
+    'Create up to 10,000 records, 10 per request within Airtable rate limits (progress is reported). Each item is ' +
+    'a fields object ({"Name": "x"}; {"fields": {...}} also works). A bad record fails alone: returns created ' +
+    'records in input order plus failures by index; an error result only when nothing was created.',
+  toolset: 'records',
+  kind: 'write',
+  idempotent: false,
+  input: {
+    base_id: baseIdParam,
+    table_id: tableParam,
+    records: z
+      .array(z.record(z.string(), z.unknown()))
+      .min(1, 'give at least one record')
+      .max(MAX_BATCH)
+      .describe('Records to create, each as cell values by field name or id.'),
+    typecast: typecastParam,
+  },
+  output: { created: z.number().int(), ...batchOutput },
+  async run(args, ctx) {
+    const baseId = resolveBaseId(ctx, args.base_id);
+    const target = await writeTable(ctx, baseId, args.table_id);
+    const unwrapped = args.records.map((r) => unwrapFields(r, target.schema));
+    const records = await canonicalFields(ctx, baseId, target, unwrapped);
+    const { parts, notSent } = await runProbed(ctx, records, (slice, onProgress) =>
+      ctx.client.createRecords(baseId, target.ref, slice, {
+        typecast: args.typecast,
+        signal: ctx.signal,
+        onProgress,
+      }),
+    );
+    const result = mergeParts(parts);
+    const items = result.outcomes.flatMap((o) =>
+      o.ok ? [{ index: o.index, id: o.value.id, fields: o.value.fields }] : [],
+    );
+    return batchResult(ctx, {
+      counts: { created: items.length },
+      items,
+      failed: result.failed,
+      requests: result.requests,
+      heading: 'Created',
+      notSent,
+    });
+  },
+});

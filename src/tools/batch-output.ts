@@ -1,0 +1,220 @@
+/**
+ * Output shared by the batch tools (create, update, upsert, delete): what was
+ * written, what failed and why, counts and requests, cut to the response
+ * budget. Failures come first because they are what a model must act on;
+ * written records shrink to ids (then to the first N) when their fields do
+ * not fit.
+ */
+import { z } from 'zod';
+import type { BatchResult, FailedOutcome, RecordOutcome } from '../airtable/index.js';
+import type { ToolContext } from './context.js';
+import type { ToolResult } from './define.js';
+import { ToolInputError } from './errors.js';
+import { compactJson, fitToBudget, plural } from './format.js';
+import { failureSchema } from './schemas.js';
+
+export const MAX_BATCH = 10_000;
+
+export const batchItemSchema = z.object({
+  index: z.number().int().describe('Position in the input list'),
+  id: z.string(),
+  fields: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('Cell values as stored; left out when the response would be too large'),
+});
+
+/** Output fields every batch tool has; each adds its own counts. */
+export const batchOutput = {
+  records: z.array(batchItemSchema).describe('Records written, in input order'),
+  failures: z.array(failureSchema).describe('Records not written, with the reason'),
+  failed: z.number().int(),
+  requests: z.number().int().describe('HTTP requests sent to Airtable'),
+  truncated: z
+    .boolean()
+    .describe('True when the records or failures lists were cut to fit the response size'),
+};
+
+export interface BatchItem {
+  index: number;
+  id: string;
+  action?: 'created' | 'updated';
+  fields?: Record<string, unknown>;
+}
+
+export type BatchFailure = z.infer<typeof failureSchema>;
+
+interface BatchStructured<T extends BatchItem> {
+  records: T[];
+  failures: BatchFailure[];
+  failed: number;
+  requests: number;
+  truncated: boolean;
+}
+
+export interface BatchReport<C extends Record<string, number>, T extends BatchItem> {
+  /** Counts by outcome, e.g. {created: 24}; they lead the summary line. */
+  counts: C;
+  items: T[];
+  failed: FailedOutcome<unknown>[];
+  requests: number;
+  /** Heading over the written records, e.g. "Created". */
+  heading: string;
+  /** Inputs never sent because the first chunk failed entirely (see runProbed). */
+  notSent?: number;
+}
+
+/** Progress notifications from the client's per-chunk callback. */
+function progressHook(ctx: ToolContext): (done: number, total: number) => void {
+  return (done, total) => {
+    void ctx.progress(done, total, `${done} of ${plural(total, 'record')}`);
+  };
+}
+
+/** Airtable's per-request cap, and so the size of the client's chunks. */
+const PROBE_SIZE = 10;
+
+export interface BatchPart<R> {
+  /** Index of the part's first input in the whole list. */
+  offset: number;
+  result: R;
+}
+
+/**
+ * Sends the first chunk on its own and the rest only if something in it was
+ * written. When every one of the first 10 fails, the cause is nearly always
+ * shared (a value of the wrong type, missing permission), and sending the
+ * rest would cost a rejected request per chunk plus one per record.
+ */
+export async function runProbed<I, R extends BatchResult<unknown>>(
+  ctx: ToolContext,
+  inputs: readonly I[],
+  run: (slice: I[], onProgress: (done: number) => void) => Promise<R>,
+): Promise<{ parts: BatchPart<R>[]; notSent: number }> {
+  const hook = progressHook(ctx);
+  const total = inputs.length;
+  const probe = await run(inputs.slice(0, PROBE_SIZE), (done) => hook(done, total));
+  const parts = [{ offset: 0, result: probe }];
+  if (total <= PROBE_SIZE) return { parts, notSent: 0 };
+  if (!probe.succeeded.length) return { parts, notSent: total - PROBE_SIZE };
+  const rest = await run(inputs.slice(PROBE_SIZE), (done) => hook(PROBE_SIZE + done, total));
+  return { parts: [...parts, { offset: PROBE_SIZE, result: rest }], notSent: 0 };
+}
+
+/** One result for the whole input list, indexes counted from its start. */
+export function mergeParts<T>(parts: readonly BatchPart<BatchResult<T>>[]): BatchResult<T> {
+  const outcomes = parts.flatMap((p) => p.result.outcomes.map((o) => ({ ...o, index: o.index + p.offset })));
+  return {
+    outcomes,
+    succeeded: parts.flatMap((p) => p.result.succeeded),
+    failed: outcomes.filter((o): o is Extract<RecordOutcome<T>, { ok: false }> => !o.ok),
+    requests: parts.reduce((sum, p) => sum + p.result.requests, 0),
+  };
+}
+
+const failureLine = (f: BatchFailure) => `#${f.index}${f.id ? ` ${f.id}` : ''} ${f.error}`;
+const itemLine = (i: BatchItem) =>
+  `#${i.index} ${i.id}${i.action ? ` ${i.action}` : ''}${i.fields ? ` ${compactJson(i.fields)}` : ''}`;
+
+/**
+ * Text lines for failures; a run of consecutive inputs failing the same way
+ * (a shared cause, or a cancelled tail) becomes one line: `#10-#9999 error`.
+ */
+function failureLines(failures: readonly BatchFailure[]): string[] {
+  const lines: string[] = [];
+  let i = 0;
+  while (i < failures.length) {
+    const first = failures[i]!;
+    let j = i + 1;
+    while (!first.id && j < failures.length && continues(failures[j - 1]!, failures[j]!)) j++;
+    lines.push(j - i > 1 ? `#${first.index}-#${failures[j - 1]!.index} ${first.error}` : failureLine(first));
+    i = j;
+  }
+  return lines;
+}
+
+const continues = (a: BatchFailure, b: BatchFailure) =>
+  !b.id && b.error === a.error && b.index === a.index + 1;
+
+/** Characters `items` take in the text and in the structured output (the larger of the two, as fitToBudget counts). */
+function cost<T>(items: readonly T[], line: (item: T) => string): number {
+  return items.reduce((sum, item) => sum + Math.max(line(item).length, compactJson(item).length) + 1, 0);
+}
+
+function toFailure(f: FailedOutcome<unknown>): BatchFailure {
+  return { index: f.index, ...(f.id ? { id: f.id } : {}), error: `${f.error.type}: ${f.error.message}` };
+}
+
+/** Leading items that fit in what is left of the budget: with fields if all of them fit, else ids only. */
+function fitItems<T extends BatchItem>(
+  items: T[],
+  maxChars: number,
+  used: number,
+): { kept: T[]; cut: boolean } {
+  const full = fitToBudget(items, itemLine, maxChars, used);
+  if (!full.truncated) return { kept: items, cut: false };
+  const bare = items.map(({ fields: _fields, ...rest }) => rest as T);
+  const fit = fitToBudget(bare, itemLine, maxChars, used);
+  return { kept: bare.slice(0, fit.count), cut: true };
+}
+
+/**
+ * The tool result for a finished batch. When nothing at all was written the
+ * same report is thrown instead, so the call is an error a model cannot
+ * mistake for success; a partial success is a normal result.
+ */
+export function batchResult<C extends Record<string, number>, T extends BatchItem>(
+  ctx: Pick<ToolContext, 'maxResponseChars'>,
+  report: BatchReport<C, T>,
+): ToolResult<C & BatchStructured<T>> {
+  const failures = report.failed.map(toFailure);
+  // One hint per distinct cause, not one per failed record.
+  const hints = [...new Set(report.failed.map((f) => f.error.hint))].slice(0, 3).map((h) => `Hint: ${h}`);
+  const reserved = 300 + hints.join('\n').length;
+  const failFit = fitToBudget(failures, failureLine, ctx.maxResponseChars, reserved);
+  const keptFailures = failures.slice(0, failFit.count);
+  const items = fitItems(report.items, ctx.maxResponseChars, reserved + cost(keptFailures, failureLine));
+  const text = [
+    ...summaryLines(report, failures.length),
+    ...(failures.length ? [shownHeading('Failed', keptFailures.length, failures.length, false)] : []),
+    ...failureLines(keptFailures),
+    ...hints,
+    ...(items.kept.length
+      ? [shownHeading(report.heading, items.kept.length, report.items.length, items.cut)]
+      : []),
+    ...items.kept.map(itemLine),
+  ].join('\n');
+  if (!report.items.length && failures.length) throw new ToolInputError(text);
+  const truncated = keptFailures.length < failures.length || items.kept.length < report.items.length;
+  const structured = {
+    ...report.counts,
+    records: items.kept,
+    failures: keptFailures,
+    failed: failures.length,
+    requests: report.requests,
+    truncated,
+  };
+  return { structured, text };
+}
+
+/** "24 created, 1 failed (3 requests)." and, after a failed probe, why the rest was not sent. */
+function summaryLines(report: BatchReport<Record<string, number>, BatchItem>, failed: number): string[] {
+  const counts = Object.entries(report.counts).map(([what, n]) => `${n} ${what}`);
+  const notSent = report.notSent ? [`${report.notSent} not sent`] : [];
+  const head = [...counts, `${failed} failed`, ...notSent].join(', ');
+  const tail = failed && !report.items.length ? '; nothing was changed' : '';
+  const lines = [`${head} (${plural(report.requests, 'request')})${tail}.`];
+  if (report.notSent) {
+    lines.push(
+      `The first ${PROBE_SIZE} records all failed, so the other ${report.notSent} were not sent: fix and resend.`,
+    );
+  }
+  return lines;
+}
+
+function shownHeading(label: string, shown: number, total: number, idsOnly: boolean): string {
+  const note = idsOnly ? '; ids only, to fit the response' : '';
+  return shown < total
+    ? `${label} (first ${shown} of ${total} shown${note}):`
+    : `${label} (${total}${note}):`;
+}

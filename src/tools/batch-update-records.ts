@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { batchOutput, batchResult, MAX_BATCH, mergeParts, runProbed } from './batch-output.js';
+import { resolveBaseId } from './context.js';
+import { defineTool } from './define.js';
+import { canonicalFields, checkRecordIds, writeTable } from './record-input.js';
+import { baseIdParam, fieldsObjectParam, tableParam, typecastParam } from './schemas.js';
+
+export const batchUpdateRecords = defineTool({
+  name: 'batch_update_records',
+  title: 'Update records (batch)',
+  description:
+    'Change fields of up to 10,000 records given as [{id, fields}], 10 per request within rate limits ' +
+    '(progress is reported); fields not given keep their values. A bad record fails alone: returns the updated ' +
+    'records plus failures by index; an error result only when nothing was updated.',
+  toolset: 'records',
+  kind: 'write',
+  idempotent: true,
+  input: {
+    base_id: baseIdParam,
+    table_id: tableParam,
+    records: z
+      .array(
+        z.object({
+          id: z.string().trim().describe('Record id (recXXXXXXXXXXXXXX).'),
+          fields: fieldsObjectParam,
+        }),
+      )
+      .min(1, 'give at least one record')
+      .max(MAX_BATCH)
+      .describe('Records to change: [{"id": "rec…", "fields": {"Status": "Done"}}].'),
+    typecast: typecastParam,
+  },
+  output: { updated: z.number().int(), ...batchOutput },
+  async run(args, ctx) {
+    const baseId = resolveBaseId(ctx, args.base_id);
+    // All ids are checked up front: a malformed one means the list is wrong, so nothing is written.
+    checkRecordIds(
+      args.records.map((r) => r.id),
+      (i) => `records[${i}].id`,
+    );
+    const target = await writeTable(ctx, baseId, args.table_id);
+    const fields = await canonicalFields(
+      ctx,
+      baseId,
+      target,
+      args.records.map((r) => r.fields),
+    );
+    const records = args.records.map((r, i) => ({ id: r.id, fields: fields[i]! }));
+    const { parts, notSent } = await runProbed(ctx, records, (slice, onProgress) =>
+      ctx.client.updateRecords(baseId, target.ref, slice, {
+        typecast: args.typecast,
+        signal: ctx.signal,
+        onProgress,
+      }),
+    );
+    const result = mergeParts(parts);
+    const items = result.outcomes.flatMap((o) =>
+      o.ok ? [{ index: o.index, id: o.value.id, fields: o.value.fields }] : [],
+    );
+    return batchResult(ctx, {
+      counts: { updated: items.length },
+      items,
+      failed: result.failed,
+      requests: result.requests,
+      heading: 'Updated',
+      notSent,
+    });
+  },
+});

@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import type { FieldSchema, TableSchema } from '../airtable/types.js';
+import { requireFields, resolveBaseId } from './context.js';
+import { defineTool } from './define.js';
+import { ToolInputError } from './errors.js';
+import { clip, compactJson, fitToBudget, plural, recordLine } from './format.js';
+import { fieldRef, quoteFormulaString } from './formula.js';
+import { parseContinuation, readRecords } from './paging.js';
+import { baseIdParam, recordSchema, tableParam } from './schemas.js';
+
+/** Searched when no fields are named: fields whose formula value is text a person would search. */
+const TEXT_TYPES = new Set([
+  'singleLineText',
+  'multilineText',
+  'richText',
+  'email',
+  'url',
+  'phoneNumber',
+  'singleSelect',
+  'multipleSelects',
+  // Links read as the linked records' primary values in formulas, so "Apollo" finds tasks of project Apollo.
+  'multipleRecordLinks',
+]);
+
+/** Computed fields are searched by default when their result is text. */
+const COMPUTED_TYPES = new Set(['formula', 'rollup', 'multipleLookupValues']);
+
+/** Fields whose formula value is a list: joined into one string before searching. */
+const ARRAY_TYPES = new Set([
+  'multipleSelects',
+  'multipleRecordLinks',
+  'multipleLookupValues',
+  'multipleAttachments',
+  'multipleCollaborators',
+]);
+
+function isTextLike(field: FieldSchema): boolean {
+  if (TEXT_TYPES.has(field.type)) return true;
+  if (!COMPUTED_TYPES.has(field.type)) return false;
+  const result = (field.options?.result as { type?: unknown } | undefined)?.type;
+  return typeof result !== 'string' || TEXT_TYPES.has(result);
+}
+
+function searchFields(table: TableSchema, wanted: string[] | undefined): FieldSchema[] {
+  if (wanted?.length) return requireFields(table, wanted);
+  const fields = table.fields.filter(isTextLike);
+  if (!fields.length) {
+    throw new ToolInputError(
+      `Table "${table.name}" has no text fields to search; name the fields to search in \`fields\`.`,
+    );
+  }
+  return fields;
+}
+
+/**
+ * `OR(FIND(LOWER("q"), LOWER({fld…})) > 0, …)`: the query only ever appears
+ * inside an escaped string literal and fields only as `{fld…}` ids, so no
+ * input can change the formula's structure.
+ */
+export function searchFormula(query: string, fields: readonly FieldSchema[]): string {
+  const needle = `LOWER(${quoteFormulaString(query)})`;
+  const tests = fields.map((f) => {
+    const value = ARRAY_TYPES.has(f.type) ? `ARRAYJOIN(${fieldRef(f)}, " ")` : fieldRef(f);
+    return `FIND(${needle}, LOWER(${value})) > 0`;
+  });
+  return `OR(${tests.join(', ')})`;
+}
+
+export const searchRecords = defineTool({
+  name: 'search_records',
+  title: 'Search records',
+  description:
+    'Find records whose text contains `query` (case-insensitive substring) in the given fields, or by default in ' +
+    'every text, select, link (by linked record name), and text-valued formula/lookup/rollup field. ' +
+    'Returns up to max_records matching records with all their fields; `offset` continues a cut-off result.',
+  toolset: 'records',
+  kind: 'read',
+  input: {
+    base_id: baseIdParam,
+    table_id: tableParam,
+    query: z
+      .string()
+      .min(1)
+      .max(1000)
+      .describe('Text to look for (1-1000 characters), matched anywhere in a value.'),
+    fields: z
+      .array(z.string().trim().min(1).max(256))
+      .max(100)
+      .optional()
+      .describe('Field names or ids to search in; omit to search all text-like fields.'),
+    max_records: z.number().int().min(1).max(1000).default(50).describe('Most records to return (1-1000).'),
+    offset: z.string().optional().describe('Continuation token from a previous search_records call.'),
+  },
+  output: {
+    records: z.array(recordSchema),
+    count: z.number().int(),
+    searched_fields: z.array(z.string()).describe('Names of the fields searched'),
+    offset: z
+      .string()
+      .optional()
+      .describe('Pass to the next call (same query) to continue; absent when done.'),
+    truncated: z.boolean().describe('True when more matching records exist than were returned.'),
+  },
+  async run(args, ctx) {
+    const query = args.query.trim();
+    if (!query) throw new ToolInputError('query is empty: give the text to search for.');
+    const baseId = resolveBaseId(ctx, args.base_id);
+    const start = parseContinuation(args.offset);
+    const table = await ctx.schemas.table(baseId, args.table_id, ctx.signal);
+    const fields = searchFields(table, args.fields);
+    const keep = (records: { id: string; fields: Record<string, unknown> }[]) =>
+      fitToBudget(records, recordLine, ctx.maxResponseChars).count;
+    const params = { filterByFormula: searchFormula(query, fields) };
+    const window = await readRecords(ctx, baseId, table.id, params, args.max_records, start, keep);
+    const searched = fields.map((f) => f.name);
+    const truncated = window.next !== undefined;
+    return {
+      structured: {
+        records: window.records,
+        count: window.records.length,
+        searched_fields: searched,
+        offset: window.next,
+        truncated,
+      },
+      text: [header(query, searched, window), ...window.records.map(recordLine)].join('\n'),
+    };
+  },
+});
+
+function header(query: string, searched: string[], window: { records: unknown[]; next?: string }): string {
+  const where = clip(searched.join(', '), 200);
+  const found = `${plural(window.records.length, 'record')} containing ${compactJson(clip(query, 60))} in ${where}`;
+  return window.next === undefined
+    ? found
+    : `${found}; more available, continue with offset=${compactJson(window.next)}`;
+}
