@@ -7,6 +7,7 @@
  * fields (count, autoNumber, createdTime, formula) are never stored: the sandbox computes them.
  */
 import type { CommentRow, FieldDef, FieldType, RecordRow, SeedBase, TableDef, ViewDef } from './model.js';
+import { SANDBOX_USER } from './users.js';
 
 export const DEMO_BASE_ID = 'appSandboxDemo001';
 export const ARCHIVE_BASE_ID = 'appSandboxArchive';
@@ -448,8 +449,6 @@ const LOG_ENTRIES: readonly (readonly [name: string, when: string, level: string
 // Sandbox Demo
 // ---------------------------------------------------------------------------------------------------
 
-const SANDBOX_USER_EMAIL = 'demo@sandbox.local';
-const SANDBOX_USER_NAME = 'Sandbox User';
 
 function buildDemo(ids: IdSource, rng: Rng): SeedBase {
   const projectsTableId = ids.id('tbl');
@@ -762,7 +761,8 @@ function buildDemo(ids: IdSource, rng: Rng): SeedBase {
   };
 
   // --- Comments on a handful of tasks
-  const author = { id: ids.id('usr'), email: SANDBOX_USER_EMAIL, name: SANDBOX_USER_NAME };
+  // The token owner (whoami) wrote the seeded comments, as in a real base the user created.
+  const author = { ...SANDBOX_USER };
   const after = (taskIndex: number, minutes: number): string =>
     new Date(Date.parse(taskTimes[taskIndex]!) + minutes * 60_000).toISOString();
   const comment = (
