@@ -37,7 +37,11 @@ function coldStartOnce(args, env) {
       jsonrpc: '2.0',
       id: 1,
       method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+      params: {
+        protocolVersion: '2025-06-18',
+        capabilities: {},
+        clientInfo: { name: 'bench', version: '1' },
+      },
     };
     child.stdin.write(`${JSON.stringify(init)}\n`);
   });
@@ -73,7 +77,14 @@ async function getRecordsLatency(runs = 200) {
     await client.callTool({ name: 'get_records', arguments: args });
     times.push(performance.now() - t);
   }
-  record('get_records (20 records) p50', round(median(times), 2), 'ms', '', true, `${runs} sequential calls, no rate limit`);
+  record(
+    'get_records (20 records) p50',
+    round(median(times), 2),
+    'ms',
+    '',
+    true,
+    `${runs} sequential calls, no rate limit`,
+  );
   record('get_records (20 records) p99', round(quantile(times, 0.99), 2), 'ms', '', true);
   await textSize(client);
   await client.close();
@@ -81,18 +92,30 @@ async function getRecordsLatency(runs = 200) {
 }
 
 async function textSize(client) {
-  const result = await client.callTool({ name: 'get_records', arguments: { table_id: 'Tasks', max_records: 100 } });
+  const result = await client.callTool({
+    name: 'get_records',
+    arguments: { table_id: 'Tasks', max_records: 100 },
+  });
   const { records } = result.structuredContent;
   const textBytes = Buffer.byteLength(result.content[0].text);
   const prettyBytes = Buffer.byteLength(JSON.stringify(records, null, 2));
   const ratio = textBytes / prettyBytes;
-  record('get_records text per record', round(textBytes / records.length), 'bytes', '', true, `${records.length} Tasks records`);
+  record(
+    'get_records text per record',
+    round(textBytes / records.length),
+    'bytes',
+    '',
+    true,
+    `${records.length} Tasks records`,
+  );
   record('  pretty JSON per record (same records)', round(prettyBytes / records.length), 'bytes', '', true);
   record('  text / pretty JSON', round(ratio * 100), '%', '<= 60 %', ratio <= 0.6);
 }
 
 async function batchCreate(count = 1000) {
-  const sandbox = await startSandbox({ rateLimit: { perBasePerSec: 5, perTokenPerSec: 50, penaltyMs: 30_000 } });
+  const sandbox = await startSandbox({
+    rateLimit: { perBasePerSec: 5, perTokenPerSec: 50, penaltyMs: 30_000 },
+  });
   const client = await connect(sandbox);
   const records = Array.from({ length: count }, (_, i) => ({ Title: `Bench task ${i}` }));
   const before = sandbox.stats();
@@ -135,7 +158,12 @@ async function main() {
       `${r.name.padEnd(width)}  ${`${r.value} ${r.unit}`.padStart(10)}  ${r.target} ${verdict}${r.note ? `  (${r.note})` : ''}`,
     );
   }
-  const machine = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: round(totalmem() / 2 ** 30) };
+  const machine = {
+    node: process.version,
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memGiB: round(totalmem() / 2 ** 30),
+  };
   mkdirSync('bench/results', { recursive: true });
   const file = 'bench/results/latest.json';
   writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2)}\n`);

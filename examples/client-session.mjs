@@ -24,7 +24,12 @@ console.log(`${tools.length} tools: ${tools.map((t) => t.name).join(', ')}`);
 
 await show('list_bases', {});
 await show('list_tables', {});
-await show('get_records', { table_id: 'Tasks', max_records: 5, fields: ['Title', 'Status', 'Due'], sort: [{ field: 'Due' }] });
+await show('get_records', {
+  table_id: 'Tasks',
+  max_records: 5,
+  fields: ['Title', 'Status', 'Due'],
+  sort: [{ field: 'Due' }],
+});
 await show('search_records', { table_id: 'People', query: 'garcia' });
 await show('find_duplicates', { table_id: 'People', fields: ['Name'] });
 await show('get_records', { table_id: 'Tasks', filter_by_formula: '{Nope} = 1' });

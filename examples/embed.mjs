@@ -19,7 +19,10 @@ const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
 const client = new Client({ name: 'embedder', version: '1.0.0' });
 await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
 
-const result = await client.callTool({ name: 'get_records', arguments: { table_id: 'Projects', max_records: 3 } });
+const result = await client.callTool({
+  name: 'get_records',
+  arguments: { table_id: 'Projects', max_records: 3 },
+});
 console.log(result.content[0].text);
 console.log('structured:', JSON.stringify(result.structuredContent).slice(0, 200), '…');
 

@@ -114,7 +114,14 @@ async function main(argv: string[]): Promise<void> {
 async function runSandbox(config: Config): Promise<void> {
   const { startSandbox } = await import('./sandbox/index.js');
   const { port, host, dataFile, seed, token, rateLimit } = config.sandbox;
-  const sandbox = await startSandbox({ port, host, dataFile, seed, token, rateLimit: rateLimit ? {} : false });
+  const sandbox = await startSandbox({
+    port,
+    host,
+    dataFile,
+    seed,
+    token,
+    rateLimit: rateLimit ? {} : false,
+  });
   const lines = [
     `Airtable sandbox listening on ${sandbox.url}`,
     `Token: ${sandbox.token}`,

@@ -3,7 +3,7 @@
  * environment variables (flags win), validated once at start.
  */
 import { z } from 'zod';
-import { TOOLSETS, DEFAULT_TOOLSETS, type ToolsetName } from './tools/toolsets.js';
+import { DEFAULT_TOOLSETS, TOOLSETS, type ToolsetName } from './tools/toolsets.js';
 
 export const AIRTABLE_TOKEN_ENV = ['AIRTABLE_TOKEN', 'AIRTABLE_API_KEY', 'AIRTABLE_PAT'] as const;
 export const BASE_ID_PATTERN = /^app[A-Za-z0-9]{14}$/;

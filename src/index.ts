@@ -4,26 +4,26 @@
  */
 import type { SandboxHandle, SandboxOptions } from './sandbox/options.js';
 
-export { createServer, selectTools, type CreateServerOptions } from './server.js';
 export {
   AirtableClient,
+  type AirtableClientOptions,
   AirtableError,
   createMemoryLimiter,
-  type AirtableClientOptions,
 } from './airtable/index.js';
 export type { RateLimiter } from './airtable/limiter.js';
 export type * from './airtable/types.js';
-export { loadConfig, ConfigSchema, ConfigError, type Config } from './config.js';
-export { TOOLSETS, DEFAULT_TOOLSETS, type ToolsetName } from './tools/toolsets.js';
-export { SchemaCache } from './tools/context.js';
-export { VERSION } from './version.js';
+export { type Config, ConfigError, ConfigSchema, loadConfig } from './config.js';
 export type {
-  SandboxOptions,
-  SandboxHandle,
-  SandboxStats,
   SandboxFaultOptions,
+  SandboxHandle,
+  SandboxOptions,
   SandboxRateLimitOptions,
+  SandboxStats,
 } from './sandbox/options.js';
+export { type CreateServerOptions, createServer, selectTools } from './server.js';
+export { SchemaCache } from './tools/context.js';
+export { DEFAULT_TOOLSETS, TOOLSETS, type ToolsetName } from './tools/toolsets.js';
+export { VERSION } from './version.js';
 
 /**
  * Start an Airtable-compatible API server (demo data, rate limits, fault

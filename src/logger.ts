@@ -2,7 +2,7 @@
  * Logging: pino, JSON lines on stderr only. stdout belongs to JSON-RPC in
  * stdio mode, so nothing in this package may write there.
  */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 

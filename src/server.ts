@@ -103,7 +103,10 @@ function progressReporter(extra: Extra): ToolContext['progress'] {
   if (token === undefined) return async () => {};
   return async (progress, total, message) => {
     await extra
-      .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, total, message } })
+      .sendNotification({
+        method: 'notifications/progress',
+        params: { progressToken: token, progress, total, message },
+      })
       .catch(() => {});
   };
 }

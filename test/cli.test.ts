@@ -12,7 +12,11 @@ const CLEAN_ENV = Object.fromEntries(
 );
 
 function run(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [CLI, ...args], { env: { ...CLEAN_ENV, ...env }, encoding: 'utf8', timeout: 20_000 });
+  return spawnSync(process.execPath, [CLI, ...args], {
+    env: { ...CLEAN_ENV, ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
 }
 
 function startServer(args: string[]): ChildProcessWithoutNullStreams {
@@ -20,7 +24,11 @@ function startServer(args: string[]): ChildProcessWithoutNullStreams {
 }
 
 /** Send JSON-RPC lines and collect stdout lines until `count` responses arrived. */
-async function exchange(child: ChildProcessWithoutNullStreams, messages: object[], count: number): Promise<string[]> {
+async function exchange(
+  child: ChildProcessWithoutNullStreams,
+  messages: object[],
+  count: number,
+): Promise<string[]> {
   const lines: string[] = [];
   let buffer = '';
   const done = new Promise<void>((resolve, reject) => {

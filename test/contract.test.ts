@@ -67,7 +67,9 @@ describe('tools over stdio (all toolsets)', () => {
       inputSchema,
       outputSchema,
     }));
-    await expect(`${JSON.stringify(contract, null, 2)}\n`).toMatchFileSnapshot('__snapshots__/tools-list.json');
+    await expect(`${JSON.stringify(contract, null, 2)}\n`).toMatchFileSnapshot(
+      '__snapshots__/tools-list.json',
+    );
     expect(tools.map((t) => t.name)).toEqual([
       'get_records',
       'get_record',
@@ -129,13 +131,17 @@ describe('tools over stdio (all toolsets)', () => {
 
   it('writes: create, update, delete, batches, upsert, comments, schema edits', async () => {
     const created = await ok('create_record', { table_id: 'Tasks', fields: { Title: 'Contract test' } });
-    const id = (created.structuredContent as { id?: string; record?: { id: string } }).id ??
+    const id =
+      (created.structuredContent as { id?: string; record?: { id: string } }).id ??
       (created.structuredContent as { record: { id: string } }).record.id;
     await ok('update_record', { table_id: 'Tasks', record_id: id, fields: { Status: 'Done' } });
     await ok('create_comment', { table_id: 'Tasks', record_id: id, text: 'Looks good' });
     await ok('list_comments', { table_id: 'Tasks', record_id: id });
     await ok('delete_record', { table_id: 'Tasks', record_id: id });
-    const batch = await ok('batch_create_records', { table_id: 'Tasks', records: [{ Title: 'b1' }, { Title: 'b2' }] });
+    const batch = await ok('batch_create_records', {
+      table_id: 'Tasks',
+      records: [{ Title: 'b1' }, { Title: 'b2' }],
+    });
     expect(text(batch)).toMatch(/2 created/);
     await ok('upsert_records', {
       table_id: 'Tasks',
@@ -156,16 +162,32 @@ describe('tools over stdio (all toolsets)', () => {
   it('answers bad input with isError results a model can act on', async () => {
     await fails('get_records', { table_id: 'No Such Table' }, /No table "No Such Table".*Tasks/);
     await fails('get_records', { table_id: 'Tasks', max_records: 'many' }, /max_records/);
-    await fails('get_records', { table_id: 'Tasks', filter_by_formula: '{Nope} = 1' }, /Unknown field names: Nope/);
+    await fails(
+      'get_records',
+      { table_id: 'Tasks', filter_by_formula: '{Nope} = 1' },
+      /Unknown field names: Nope/,
+    );
     await fails('get_records', { base_id: 'app/../meta', table_id: 'Tasks' }, /not a base id/);
     await fails('get_record', { table_id: 'Tasks', record_id: 'recX/../../meta' }, /record id/);
-    await fails('get_record', { table_id: 'Tasks', record_id: 'recAAAAAAAAAAAAAA' }, /not found|does not exist/i);
+    await fails(
+      'get_record',
+      { table_id: 'Tasks', record_id: 'recAAAAAAAAAAAAAA' },
+      /not found|does not exist/i,
+    );
     await fails('search_records', { table_id: 'Tasks', query: '' }, /query/);
     await fails('create_record', { table_id: 'Tasks', fields: { Nope: 1 } }, /Nope/);
-    await fails('update_record', { table_id: 'Tasks', record_id: '../meta', fields: { Title: 'x' } }, /record id/);
+    await fails(
+      'update_record',
+      { table_id: 'Tasks', record_id: '../meta', fields: { Title: 'x' } },
+      /record id/,
+    );
     await fails('delete_record', { table_id: 'Tasks' }, /record_id/);
     await fails('batch_create_records', { table_id: 'Tasks', records: [] }, /records/);
-    await fails('batch_update_records', { table_id: 'Tasks', records: [{ id: 'bad', fields: {} }] }, /id|record/);
+    await fails(
+      'batch_update_records',
+      { table_id: 'Tasks', records: [{ id: 'bad', fields: {} }] },
+      /id|record/,
+    );
     await fails('list_tables', { base_id: 'appNOPE' }, /not a base id/);
     await fails('get_field_info', { table_id: 'Nope' }, /No table "Nope"/);
     await fails('create_metadata_table', { base_id: ARCHIVE }, /permission|INVALID_PERMISSIONS/i);
@@ -174,10 +196,19 @@ describe('tools over stdio (all toolsets)', () => {
     await fails('export_table_csv', { table_id: 'Projects', fields: ['Nope'] }, /Nope/);
     await fails(
       'sync_tables',
-      { source_table_id: 'Projects', target_base_id: ARCHIVE, target_table_id: 'Projects', key_field: 'Nope' },
+      {
+        source_table_id: 'Projects',
+        target_base_id: ARCHIVE,
+        target_table_id: 'Projects',
+        key_field: 'Nope',
+      },
       /source_base_id|Nope/,
     );
-    await fails('upsert_records', { table_id: 'Tasks', records: [{ fields: {} }], fields_to_merge_on: [] }, /merge/);
+    await fails(
+      'upsert_records',
+      { table_id: 'Tasks', records: [{ fields: {} }], fields_to_merge_on: [] },
+      /merge/,
+    );
     await fails('delete_records', { table_id: 'Tasks', record_ids: ['recX/../../meta'] }, /record id/);
     await fails('create_table', { name: 'X', fields: [] }, /field/);
     await fails('update_table', { table_id: 'Tasks' }, /name|description/);

@@ -17,11 +17,17 @@ function newestMtime(dir: string): number {
 
 export default function setup(): void {
   const cli = 'dist/cli.js';
-  if (existsSync(cli) && statSync(cli).mtimeMs >= Math.max(newestMtime('src'), statSync('package.json').mtimeMs)) {
+  if (
+    existsSync(cli) &&
+    statSync(cli).mtimeMs >= Math.max(newestMtime('src'), statSync('package.json').mtimeMs)
+  ) {
     return;
   }
   try {
-    execFileSync('npx', ['tsup', '--silent'], { stdio: 'inherit', env: { ...process.env, TSUP_SKIP_DTS: '1' } });
+    execFileSync('npx', ['tsup', '--silent'], {
+      stdio: 'inherit',
+      env: { ...process.env, TSUP_SKIP_DTS: '1' },
+    });
   } catch {
     // Only the CLI tests need dist/; they fail on their own with a clear message, the rest can still run.
     process.stderr.write('global-setup: build failed; tests that spawn dist/cli.js will fail\n');

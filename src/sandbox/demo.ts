@@ -449,7 +449,6 @@ const LOG_ENTRIES: readonly (readonly [name: string, when: string, level: string
 // Sandbox Demo
 // ---------------------------------------------------------------------------------------------------
 
-
 function buildDemo(ids: IdSource, rng: Rng): SeedBase {
   const projectsTableId = ids.id('tbl');
   const tasksTableId = ids.id('tbl');

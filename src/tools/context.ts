@@ -91,7 +91,8 @@ export class SchemaCache {
 function findTable(tables: TableSchema[], wanted: string): TableSchema | undefined {
   const lower = wanted.toLowerCase();
   return (
-    tables.find((t) => t.id === wanted || t.name === wanted) ?? tables.find((t) => t.name.toLowerCase() === lower)
+    tables.find((t) => t.id === wanted || t.name === wanted) ??
+    tables.find((t) => t.name.toLowerCase() === lower)
   );
 }
 

@@ -38,7 +38,9 @@ export interface ToolSpec<I extends z.ZodRawShape = z.ZodRawShape, O extends z.Z
 }
 
 /** Identity at run time; exists so every tool is declared the same, fully typed way. */
-export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(spec: ToolSpec<I, O>): ToolSpec<I, O> {
+export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
+  spec: ToolSpec<I, O>,
+): ToolSpec<I, O> {
   return spec;
 }
 

@@ -3,7 +3,14 @@ import { resolveBaseId, withTableCheck } from './context.js';
 import { defineTool } from './define.js';
 import { compactJson, fitToBudget, plural, recordLine } from './format.js';
 import { parseContinuation, readRecords } from './paging.js';
-import { baseIdParam, fieldNamesParam, formulaParam, recordSchema, sortParam, tableParam } from './schemas.js';
+import {
+  baseIdParam,
+  fieldNamesParam,
+  formulaParam,
+  recordSchema,
+  sortParam,
+  tableParam,
+} from './schemas.js';
 
 export const getRecords = defineTool({
   name: 'get_records',
@@ -26,7 +33,10 @@ export const getRecords = defineTool({
   output: {
     records: z.array(recordSchema),
     count: z.number().int(),
-    offset: z.string().optional().describe('Pass to the next call to continue; absent when no records remain.'),
+    offset: z
+      .string()
+      .optional()
+      .describe('Pass to the next call to continue; absent when no records remain.'),
     truncated: z.boolean().describe('True when more records exist than were returned.'),
   },
   async run(args, ctx) {

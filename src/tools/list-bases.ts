@@ -18,7 +18,9 @@ export const listBases = defineTool({
     const line = (b: (typeof all)[number]) => `${b.id} ${b.name} (${b.permissionLevel})`;
     const { count, truncated } = fitToBudget(all, line, ctx.maxResponseChars);
     const bases = all.slice(0, count);
-    const header = truncated ? `${plural(all.length, 'base')}, first ${count} shown:` : `${plural(count, 'base')}:`;
+    const header = truncated
+      ? `${plural(all.length, 'base')}, first ${count} shown:`
+      : `${plural(count, 'base')}:`;
     return { structured: { bases, truncated }, text: [header, ...bases.map(line)].join('\n') };
   },
 });

@@ -28,7 +28,9 @@ export const fieldNamesParam = z
   .array(z.string().trim().min(1).max(256))
   .max(500)
   .optional()
-  .describe('Field names or ids to include; omit for all fields. Asking only for needed fields keeps results small.');
+  .describe(
+    'Field names or ids to include; omit for all fields. Asking only for needed fields keeps results small.',
+  );
 
 export const fieldsObjectParam = z
   .record(z.string(), z.unknown())
@@ -44,7 +46,7 @@ export const formulaParam = z
   .string()
   .max(20_000)
   .optional()
-  .describe('Airtable formula; records for which it is truthy are returned, e.g. {Status}=\'Done\'.');
+  .describe("Airtable formula; records for which it is truthy are returned, e.g. {Status}='Done'.");
 
 export const sortParam = z
   .array(

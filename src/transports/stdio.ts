@@ -58,7 +58,8 @@ export function clientFor(config: Config, target: AirtableTarget, logger: Logger
     timeoutMs: config.airtable.timeoutMs,
     maxRetries: config.airtable.maxRetries,
     onEvent: (event) => {
-      if (event.type === 'rate_limited' || event.type === 'retry') logger.warn(event, 'airtable request retried');
+      if (event.type === 'rate_limited' || event.type === 'retry')
+        logger.warn(event, 'airtable request retried');
     },
   });
 }

@@ -43,8 +43,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   // down; tests that turn the sandbox's limits on get the client's real limiter.
   const limiter = options.sandbox?.rateLimit
     ? undefined
-    : createMemoryLimiter({ perBase: { limit: 1000, windowMs: 1000 }, perToken: { limit: 1000, windowMs: 1000 } });
-  const airtable = new AirtableClient({ token: sandbox.token, baseUrl: sandbox.url, limiter, ...options.client });
+    : createMemoryLimiter({
+        perBase: { limit: 1000, windowMs: 1000 },
+        perToken: { limit: 1000, windowMs: 1000 },
+      });
+  const airtable = new AirtableClient({
+    token: sandbox.token,
+    baseUrl: sandbox.url,
+    limiter,
+    ...options.client,
+  });
   const server = createServer({
     client: airtable,
     defaultBase: DEMO_BASE,
@@ -68,7 +76,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async fails(name, args) {
       const result = await call(name, args);
-      if (!result.isError) throw new Error(`${name} was expected to fail but returned: ${textOf(result).slice(0, 500)}`);
+      if (!result.isError)
+        throw new Error(`${name} was expected to fail but returned: ${textOf(result).slice(0, 500)}`);
       return textOf(result);
     },
     async close() {
