@@ -24,6 +24,8 @@ Server options (env in brackets):
   --timeout-ms <n>           Per-request timeout towards Airtable, default 30000 [AIRTABLE_TIMEOUT_MS]
   --log-level <level>        fatal|error|warn|info|debug|trace|silent, default info; logs go to stderr [LOG_LEVEL]
   The token is read from AIRTABLE_TOKEN (or AIRTABLE_API_KEY, AIRTABLE_PAT).
+  AIRTABLE_BASE_RPS / AIRTABLE_TOKEN_RPS change the client's throttle (default 5 and 50 requests/s; 0 = none):
+  only for endpoints that are not Airtable, such as a sandbox without limits.
 
 Sandbox options:
   --port <n>                 Port, default 8787 (0 picks a free one) [SANDBOX_PORT]

@@ -46,6 +46,9 @@ export const ConfigSchema = z.object({
       .optional(),
     timeoutMs: positiveInt(30_000),
     maxRetries: z.coerce.number().int().min(0).max(20).default(5),
+    /** Client-side throttle per base and per token, requests per second; 0 = none. Unset: Airtable's 5 and 50. */
+    baseRps: z.coerce.number().int().min(0).max(10_000).optional(),
+    tokenRps: z.coerce.number().int().min(0).max(10_000).optional(),
   }),
   tools: z.object({
     readOnly: booleanish.default(false),
@@ -115,6 +118,8 @@ function rawConfig(flags: ConfigFlags, env: Env): ConfigInput {
       defaultBase: flags.base ?? firstEnv(env, ['AIRTABLE_BASE', 'AIRTABLE_BASE_ID']),
       timeoutMs: flags.timeoutMs ?? env.AIRTABLE_TIMEOUT_MS,
       maxRetries: env.AIRTABLE_MAX_RETRIES,
+      baseRps: env.AIRTABLE_BASE_RPS,
+      tokenRps: env.AIRTABLE_TOKEN_RPS,
     },
     tools: {
       readOnly: flags.readOnly ?? env.AIRTABLE_READ_ONLY,

@@ -3,7 +3,7 @@
  * launch. stdout carries only JSON-RPC; everything else goes to stderr.
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { AirtableClient } from '../airtable/index.js';
+import { AirtableClient, createMemoryLimiter, type RateLimiter } from '../airtable/index.js';
 import { type Config, ConfigError } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { SandboxHandle } from '../sandbox/options.js';
@@ -51,8 +51,27 @@ export async function resolveTarget(config: Config): Promise<AirtableTarget> {
   return { baseUrl: airtable.baseUrl, token: airtable.token, defaultBase: airtable.defaultBase };
 }
 
+/** Requests per second as a limiter rule; 0 means no throttle (a 429 still pauses the key). */
+function rule(perSecond: number) {
+  return perSecond > 0
+    ? { limit: perSecond, windowMs: 1050 }
+    : { limit: Number.MAX_SAFE_INTEGER, windowMs: 1000 };
+}
+
+/**
+ * Airtable's limits (5/s per base, 50/s per token) unless configured. A sandbox started with its limits off
+ * has nothing to protect, so the client does not throttle either.
+ */
+export function limiterFor(config: Config): RateLimiter {
+  const unthrottled = config.sandbox.enabled && !config.sandbox.rateLimit;
+  const baseRps = config.airtable.baseRps ?? (unthrottled ? 0 : 5);
+  const tokenRps = config.airtable.tokenRps ?? (unthrottled ? 0 : 50);
+  return createMemoryLimiter({ perBase: rule(baseRps), perToken: rule(tokenRps) });
+}
+
 export function clientFor(config: Config, target: AirtableTarget, logger: Logger): AirtableClient {
   return new AirtableClient({
+    limiter: limiterFor(config),
     token: target.token,
     baseUrl: target.baseUrl,
     timeoutMs: config.airtable.timeoutMs,
