@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { batchOutput, batchResult, MAX_BATCH, mergeParts, runProbed } from './batch-output.js';
+import { batchOutput, MAX_BATCH, runProbed, savedRecordsResult } from './batch-output.js';
 import { resolveBaseId } from './context.js';
 import { defineTool } from './define.js';
 import { canonicalFields, unwrapFields, writeTable } from './record-input.js';
@@ -31,24 +31,13 @@ export const batchCreateRecords = defineTool({
     const target = await writeTable(ctx, baseId, args.table_id);
     const unwrapped = args.records.map((r) => unwrapFields(r, target.schema));
     const records = await canonicalFields(ctx, baseId, target, unwrapped);
-    const { parts, notSent } = await runProbed(ctx, records, (slice, onProgress) =>
+    const run = await runProbed(ctx, records, (slice, onProgress) =>
       ctx.client.createRecords(baseId, target.ref, slice, {
         typecast: args.typecast,
         signal: ctx.signal,
         onProgress,
       }),
     );
-    const result = mergeParts(parts);
-    const items = result.outcomes.flatMap((o) =>
-      o.ok ? [{ index: o.index, id: o.value.id, fields: o.value.fields }] : [],
-    );
-    return batchResult(ctx, {
-      counts: { created: items.length },
-      items,
-      failed: result.failed,
-      requests: result.requests,
-      heading: 'Created',
-      notSent,
-    });
+    return savedRecordsResult(ctx, run, 'created', 'Created');
   },
 });

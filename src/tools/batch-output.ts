@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import type { BatchResult, FailedOutcome, RecordOutcome } from '../airtable/index.js';
+import type { AirtableRecord } from '../airtable/types.js';
 import type { ToolContext } from './context.js';
 import type { ToolResult } from './define.js';
 import { ToolInputError } from './errors.js';
@@ -217,4 +218,25 @@ function shownHeading(label: string, shown: number, total: number, idsOnly: bool
   return shown < total
     ? `${label} (first ${shown} of ${total} shown${note}):`
     : `${label} (${total}${note}):`;
+}
+
+/** The result of a batch that saves records (create or update): one item per saved record, in input order. */
+export function savedRecordsResult<K extends string>(
+  ctx: Pick<ToolContext, 'maxResponseChars'>,
+  run: { parts: readonly BatchPart<BatchResult<AirtableRecord>>[]; notSent: number },
+  countKey: K,
+  heading: string,
+) {
+  const result = mergeParts(run.parts);
+  const items = result.outcomes.flatMap((o) =>
+    o.ok ? [{ index: o.index, id: o.value.id, fields: o.value.fields }] : [],
+  );
+  return batchResult(ctx, {
+    counts: { [countKey]: items.length } as Record<K, number>,
+    items,
+    failed: result.failed,
+    requests: result.requests,
+    heading,
+    notSent: run.notSent,
+  });
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { batchOutput, batchResult, MAX_BATCH, mergeParts, runProbed } from './batch-output.js';
+import { batchOutput, MAX_BATCH, runProbed, savedRecordsResult } from './batch-output.js';
 import { resolveBaseId } from './context.js';
 import { defineTool } from './define.js';
 import { canonicalFields, checkRecordIds, writeTable } from './record-input.js';
@@ -46,24 +46,13 @@ export const batchUpdateRecords = defineTool({
       args.records.map((r) => r.fields),
     );
     const records = args.records.map((r, i) => ({ id: r.id, fields: fields[i]! }));
-    const { parts, notSent } = await runProbed(ctx, records, (slice, onProgress) =>
+    const run = await runProbed(ctx, records, (slice, onProgress) =>
       ctx.client.updateRecords(baseId, target.ref, slice, {
         typecast: args.typecast,
         signal: ctx.signal,
         onProgress,
       }),
     );
-    const result = mergeParts(parts);
-    const items = result.outcomes.flatMap((o) =>
-      o.ok ? [{ index: o.index, id: o.value.id, fields: o.value.fields }] : [],
-    );
-    return batchResult(ctx, {
-      counts: { updated: items.length },
-      items,
-      failed: result.failed,
-      requests: result.requests,
-      heading: 'Updated',
-      notSent,
-    });
+    return savedRecordsResult(ctx, run, 'updated', 'Updated');
   },
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { BatchResult } from '../airtable/index.js';
 import type { AirtableRecord, Fields, NewFieldSpec, TableSchema } from '../airtable/types.js';
+import { isComputed } from './cells.js';
 import { findField, resolveBaseId, type ToolContext } from './context.js';
 import { defineTool } from './define.js';
 import { ToolInputError } from './errors.js';
@@ -37,23 +38,6 @@ const METADATA_FIELDS = [
 type MetadataField = (typeof METADATA_FIELDS)[number]['name'];
 /** Canonical metadata field name → the name that field has in the target table. */
 type FieldNames = Record<MetadataField, string>;
-
-/** Types Airtable computes itself: rows cannot be written into them. */
-const COMPUTED_TYPES = new Set([
-  'formula',
-  'rollup',
-  'count',
-  'lookup',
-  'multipleLookupValues',
-  'autoNumber',
-  'createdTime',
-  'lastModifiedTime',
-  'createdBy',
-  'lastModifiedBy',
-  'button',
-  'externalSyncSource',
-  'aiText',
-]);
 
 const failureEntry = z.object({ table_id: z.string(), table_name: z.string(), error: z.string() });
 const staleEntry = z.object({ record_id: z.string(), table_id: z.string(), table_name: z.string() });
@@ -170,7 +154,7 @@ async function ensureFields(ctx: ToolContext, baseId: string, table: TableSchema
   const missing: NewFieldSpec[] = [];
   for (const spec of METADATA_FIELDS) {
     const field = findField(table, spec.name);
-    if (field && COMPUTED_TYPES.has(field.type)) {
+    if (field && isComputed(field)) {
       throw new ToolInputError(
         `Field "${field.name}" of table "${table.name}" is a ${field.type} field, so metadata cannot be written ` +
           'into it. Rename that field, or pass another table_name to create a new metadata table.',

@@ -8,26 +8,11 @@
  */
 import { AirtableError } from '../airtable/index.js';
 import type { Fields, TableSchema } from '../airtable/types.js';
+import { isComputed } from './cells.js';
 import { requireFields, type ToolContext } from './context.js';
 import { ToolInputError } from './errors.js';
 import { clip, plural } from './format.js';
 import { RECORD_ID_PATTERN } from './schemas.js';
-
-/** Field types whose values Airtable computes; writing them is always rejected. */
-const COMPUTED_TYPES = new Set([
-  'formula',
-  'rollup',
-  'multipleLookupValues',
-  'count',
-  'autoNumber',
-  'createdTime',
-  'lastModifiedTime',
-  'createdBy',
-  'lastModifiedBy',
-  'button',
-  'externalSyncSource',
-  'aiText',
-]);
 
 export interface WriteTable {
   /** How requests address the table: its id when the schema is known, else the name given. */
@@ -97,7 +82,7 @@ async function resolveNames(
     ctx.schemas.invalidate(baseId);
     fields = requireFields(await ctx.schemas.table(baseId, schema.id, ctx.signal), keys);
   }
-  const computed = fields.filter((f) => COMPUTED_TYPES.has(f.type));
+  const computed = fields.filter((f) => isComputed(f));
   if (computed.length) {
     const list = computed.map((f) => `"${f.name}" (${f.type})`).join(', ');
     throw new ToolInputError(
