@@ -11,8 +11,9 @@ const EXIT_USAGE = 2;
 const HELP = `airtable-mcp-kit ${VERSION}: an MCP server for Airtable, with a built-in Airtable sandbox.
 
 Usage:
-  airtable-mcp-kit [serve] [options]   Run the MCP server over stdio (what MCP clients launch)
+  airtable-mcp-kit [serve] [options]   Run the MCP server: over stdio (what MCP clients launch) or HTTP
   airtable-mcp-kit sandbox [options]   Run the Airtable-compatible sandbox API server
+  airtable-mcp-kit keys generate       Print a new API key for the HTTP server (pya_ + 64 hex)
 
 Server options (env in brackets):
   --sandbox                  Use an in-process sandbox with a demo base; no token needed [AIRTABLE_SANDBOX]
@@ -23,11 +24,25 @@ Server options (env in brackets):
   --airtable-url <url>       Airtable API origin, default https://api.airtable.com [AIRTABLE_BASE_URL]
   --timeout-ms <n>           Per-request timeout towards Airtable, default 30000 [AIRTABLE_TIMEOUT_MS]
   --log-level <level>        fatal|error|warn|info|debug|trace|silent, default info; logs go to stderr [LOG_LEVEL]
+HTTP options (with --transport http):
+  --transport <stdio|http>   Transport, default stdio [MCP_TRANSPORT]
+  --port <n>                 HTTP port, default 8001 [PORT]
+  --host <addr>              Interface, default 127.0.0.1 [MCP_HOST]
+  --base-path <path>         Mount under a path behind a gateway, e.g. /airtable [BASE_PATH]
+  --stateless                No sessions: any replica serves any request [MCP_STATELESS]
+  --no-auth                  Allow serving without API keys on a non-loopback interface [MCP_NO_AUTH]
+  --keys-file <file>         API keys, one per line (also API_KEY, API_KEYS) [API_KEYS_FILE]
+  --allowed-hosts <a,b>      Host headers to accept (DNS-rebinding protection) [ALLOWED_HOSTS]
+  --cors-origins <a,b>       Browser origins allowed to call the server [CORS_ORIGINS]
+  --trust-proxy <value>      Express trust proxy: true, a hop count, or addresses [TRUST_PROXY]
+  More in the README: RATE_LIMIT_RPM, MAX_BODY_BYTES, MAX_SESSIONS, SESSION_IDLE_MS, METRICS_ENABLED,
+  METRICS_TOKEN, SHUTDOWN_GRACE_MS.
+
   The token is read from AIRTABLE_TOKEN (or AIRTABLE_API_KEY, AIRTABLE_PAT).
   AIRTABLE_BASE_RPS / AIRTABLE_TOKEN_RPS change the client's throttle (default 5 and 50 requests/s; 0 = none):
   only for endpoints that are not Airtable, such as a sandbox without limits.
 
-Sandbox options:
+Sandbox options (with the sandbox command):
   --port <n>                 Port, default 8787 (0 picks a free one) [SANDBOX_PORT]
   --host <addr>              Interface, default 127.0.0.1 [SANDBOX_HOST]
   --data <file>              Keep data in this SQLite file (default: in memory) [SANDBOX_DATA]
@@ -54,6 +69,14 @@ const OPTIONS = {
   seed: { type: 'string' },
   token: { type: 'string' },
   'rate-limit': { type: 'boolean' },
+  transport: { type: 'string' },
+  'base-path': { type: 'string' },
+  stateless: { type: 'boolean' },
+  'no-auth': { type: 'boolean' },
+  'keys-file': { type: 'string' },
+  'allowed-hosts': { type: 'string' },
+  'cors-origins': { type: 'string' },
+  'trust-proxy': { type: 'string' },
   'no-rate-limit': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -63,19 +86,35 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
 
 class UsageError extends Error {}
 
-function parseCommandLine(argv: string[]): { command: string; values: Values } {
+function parseCommandLine(argv: string[]): { command: string; subcommand?: string; values: Values } {
   try {
     const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
-    return { command: positionals[0] ?? 'serve', values };
+    const [command = 'serve', ...rest] = positionals;
+    const allowed = command === 'keys' ? 1 : 0;
+    if (rest.length > allowed) throw new UsageError(`unexpected argument "${rest[allowed]}"`);
+    return { command, subcommand: rest[0], values };
   } catch (error) {
     if (error instanceof UsageError) throw error;
     throw new UsageError((error as Error).message);
   }
 }
 
-function toFlags(values: Values): ConfigFlags {
+function toFlags(values: Values, command: string): ConfigFlags {
+  // --port and --host name the sandbox's address for the sandbox command, the HTTP server's otherwise.
+  const sandboxCommand = command === 'sandbox';
   return {
+    port: sandboxCommand ? values.port : undefined,
+    host: sandboxCommand ? values.host : undefined,
+    httpPort: sandboxCommand ? undefined : values.port,
+    httpHost: sandboxCommand ? undefined : values.host,
+    transport: values.transport,
+    basePath: values['base-path'],
+    stateless: values.stateless,
+    noAuth: values['no-auth'],
+    keysFile: values['keys-file'],
+    allowedHosts: values['allowed-hosts'],
+    corsOrigins: values['cors-origins'],
+    trustProxy: values['trust-proxy'],
     sandbox: values.sandbox,
     readOnly: values['read-only'],
     toolsets: values.toolsets,
@@ -84,8 +123,6 @@ function toFlags(values: Values): ConfigFlags {
     timeoutMs: values['timeout-ms'],
     maxResponseTokens: values['max-response-tokens'],
     logLevel: values['log-level'],
-    port: values.port,
-    host: values.host,
     data: values.data,
     seed: values.seed,
     token: values.token,
@@ -99,18 +136,26 @@ function fail(message: string): never {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { command, values } = parseCommandLine(argv);
+  const { command, subcommand, values } = parseCommandLine(argv);
   if (values.help) return void process.stdout.write(HELP);
   if (values.version) return void process.stdout.write(`${VERSION}\n`);
-  const config = loadConfig(toFlags(values));
+  if (command === 'keys') return runKeys(subcommand);
+  const config = loadConfig(toFlags(values, command));
   switch (command) {
     case 'serve':
+      if (config.http.transport === 'http')
+        return (await import('./transports/http/index.js')).runHttp(config);
       return (await import('./transports/stdio.js')).runStdio(config);
     case 'sandbox':
       return runSandbox(config);
     default:
       throw new UsageError(`unknown command "${command}"; run airtable-mcp-kit --help`);
   }
+}
+
+async function runKeys(subcommand: string | undefined): Promise<void> {
+  if (subcommand !== 'generate') throw new UsageError('usage: airtable-mcp-kit keys generate');
+  (await import('./transports/http/keys.js')).runKeysGenerate(process.stdout);
 }
 
 async function runSandbox(config: Config): Promise<void> {

@@ -21,6 +21,10 @@ const booleanish = z.union([
     .transform((s) => ['1', 'true', 'yes', 'on'].includes(s)),
 ]);
 
+const stringList = z
+  .union([z.array(z.string()), z.string()])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 const toolsetList = z
@@ -66,6 +70,44 @@ export const ConfigSchema = z.object({
     token: z.string().min(1).optional(),
     rateLimit: booleanish.default(true),
   }),
+  http: z.object({
+    transport: z.enum(['stdio', 'http']).default('stdio'),
+    port: z.coerce.number().int().min(0).max(65_535).default(8001),
+    host: z.string().min(1).default('127.0.0.1'),
+    /** Mount point behind a gateway, e.g. /airtable; empty for the root. */
+    basePath: z
+      .string()
+      .regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'must be empty or like /path (no trailing slash)')
+      .default(''),
+    /** Serve every request without a session (for replicas behind a load balancer). */
+    stateless: booleanish.default(false),
+    /** Listen without API keys on a non-loopback interface. Must be explicit. */
+    noAuth: booleanish.default(false),
+    apiKey: z.string().optional(),
+    apiKeys: z.string().optional(),
+    keysFile: z.string().optional(),
+    allowedHosts: stringList.default([]),
+    corsOrigins: stringList.default([]),
+    maxBodyBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(100 * 1024 * 1024)
+      .default(4 * 1024 * 1024),
+    /** Requests per minute per API key (per IP without auth); 0 = unlimited. */
+    rateLimitRpm: z.coerce.number().int().min(0).default(600),
+    sessionIdleMs: z.coerce
+      .number()
+      .int()
+      .min(1_000)
+      .default(30 * 60_000),
+    maxSessions: z.coerce.number().int().min(1).default(1_000),
+    /** Express "trust proxy": false, true, a hop count, or addresses/subnets. */
+    trustProxy: z.string().default('false'),
+    metrics: booleanish.default(true),
+    metricsToken: z.string().min(1).optional(),
+    shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
+  }),
   logLevel: z.enum(LOG_LEVELS).default('info'),
 });
 
@@ -86,8 +128,20 @@ export interface ConfigFlags {
   timeoutMs?: string;
   maxResponseTokens?: string;
   logLevel?: string;
+  /** The sandbox command's port/host. */
   port?: string;
   host?: string;
+  /** The HTTP transport's port/host. */
+  httpPort?: string;
+  httpHost?: string;
+  transport?: string;
+  basePath?: string;
+  stateless?: boolean;
+  noAuth?: boolean;
+  keysFile?: string;
+  allowedHosts?: string;
+  corsOrigins?: string;
+  trustProxy?: string;
   data?: string;
   seed?: string;
   token?: string;
@@ -134,6 +188,27 @@ function rawConfig(flags: ConfigFlags, env: Env): ConfigInput {
       seed: flags.seed ?? env.SANDBOX_SEED,
       token: flags.token ?? env.SANDBOX_TOKEN,
       rateLimit: flags.rateLimit ?? env.SANDBOX_RATE_LIMIT,
+    },
+    http: {
+      transport: flags.transport ?? env.MCP_TRANSPORT,
+      port: flags.httpPort ?? env.PORT,
+      host: flags.httpHost ?? env.MCP_HOST,
+      basePath: flags.basePath ?? env.BASE_PATH,
+      stateless: flags.stateless ?? env.MCP_STATELESS,
+      noAuth: flags.noAuth ?? env.MCP_NO_AUTH,
+      apiKey: env.API_KEY,
+      apiKeys: env.API_KEYS,
+      keysFile: flags.keysFile ?? env.API_KEYS_FILE,
+      allowedHosts: flags.allowedHosts ?? env.ALLOWED_HOSTS,
+      corsOrigins: flags.corsOrigins ?? env.CORS_ORIGINS,
+      maxBodyBytes: env.MAX_BODY_BYTES,
+      rateLimitRpm: env.RATE_LIMIT_RPM,
+      sessionIdleMs: env.SESSION_IDLE_MS,
+      maxSessions: env.MAX_SESSIONS,
+      trustProxy: flags.trustProxy ?? env.TRUST_PROXY,
+      metrics: env.METRICS_ENABLED,
+      metricsToken: env.METRICS_TOKEN,
+      shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     },
     logLevel: flags.logLevel ?? env.LOG_LEVEL,
   } as ConfigInput;

@@ -32,6 +32,15 @@ export interface CreateServerOptions {
   logger?: Logger;
   /** Share one schema cache between servers (e.g. HTTP sessions). */
   schemaCache?: SchemaCache;
+  /** Called after every tool call (for metrics and usage records). */
+  onToolCall?: (event: ToolCallEvent) => void;
+}
+
+export interface ToolCallEvent {
+  tool: string;
+  /** invalid_input: the model sent something to fix; error: Airtable or the server failed. */
+  outcome: 'ok' | 'error' | 'invalid_input';
+  durationMs: number;
 }
 
 const INSTRUCTIONS = [
@@ -62,6 +71,7 @@ export function createServer(options: CreateServerOptions = {}): McpServer {
     schemas: options.schemaCache ?? new SchemaCache(client),
     defaultBase: options.defaultBase,
     maxResponseChars: (options.maxResponseTokens ?? 20_000) * CHARS_PER_TOKEN,
+    onToolCall: options.onToolCall ?? (() => {}),
   };
   const server = new McpServer(
     { name: 'airtable-mcp-kit', title: 'Airtable', version: VERSION },
@@ -71,7 +81,9 @@ export function createServer(options: CreateServerOptions = {}): McpServer {
   return server;
 }
 
-type ToolDeps = Pick<ToolContext, 'client' | 'logger' | 'schemas' | 'defaultBase' | 'maxResponseChars'>;
+type ToolDeps = Pick<ToolContext, 'client' | 'logger' | 'schemas' | 'defaultBase' | 'maxResponseChars'> & {
+  onToolCall: (event: ToolCallEvent) => void;
+};
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 function registerTool(server: McpServer, tool: ToolSpec, deps: ToolDeps): void {
@@ -86,12 +98,18 @@ function registerTool(server: McpServer, tool: ToolSpec, deps: ToolDeps): void {
     },
     (async (args: Record<string, unknown>, extra: Extra) => {
       const ctx: ToolContext = { ...deps, signal: extra.signal, progress: progressReporter(extra) };
-      const started = Date.now();
+      const started = performance.now();
+      const finish = (outcome: ToolCallEvent['outcome']) => {
+        const durationMs = performance.now() - started;
+        deps.logger.debug({ tool: tool.name, outcome, ms: Math.round(durationMs) }, 'tool call');
+        deps.onToolCall({ tool: tool.name, outcome, durationMs });
+      };
       try {
         const result = await tool.run(args as never, ctx);
-        deps.logger.debug({ tool: tool.name, ms: Date.now() - started }, 'tool call');
+        finish('ok');
         return toCallResult(result);
       } catch (error) {
+        finish(error instanceof ToolInputError ? 'invalid_input' : 'error');
         return toErrorResult(tool.name, error, deps.logger);
       }
     }) as never,

@@ -139,10 +139,12 @@ export class HttpCore {
       call.timeoutMs ?? this.#o.timeoutMs,
     );
     for (let attempt = 1; ; attempt++) {
+      const waitStarted = performance.now();
       const release = await this.#acquire(state);
+      const waitMs = Math.round(performance.now() - waitStarted);
       let result: AttemptResult;
       try {
-        result = await this.#attempt(state, attempt, counter);
+        result = await this.#attempt(state, attempt, waitMs, counter);
       } finally {
         release?.();
       }
@@ -163,11 +165,17 @@ export class HttpCore {
     }
   }
 
-  async #attempt(state: CallState, attempt: number, counter?: RequestCounter): Promise<AttemptResult> {
+  /** `waitMs`: how long this attempt waited on the limiter (reported on the `request` event). */
+  async #attempt(
+    state: CallState,
+    attempt: number,
+    waitMs: number,
+    counter?: RequestCounter,
+  ): Promise<AttemptResult> {
     const { spec } = state;
     const attemptTimeout = AbortSignal.timeout(state.timeoutMs);
     const signal = AbortSignal.any([state.signal, attemptTimeout]);
-    this.#emit({ type: 'request', ...state.ctx, attempt });
+    this.#emit({ type: 'request', ...state.ctx, attempt, waitMs });
     if (counter) counter.requests++;
     const started = performance.now();
     let status: number;

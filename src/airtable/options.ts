@@ -11,7 +11,10 @@ export interface ClientEvent {
   /** 1-based attempt number of the request this event belongs to. */
   attempt: number;
   durationMs?: number;
-  /** For `retry` and `rate_limited`: how long the client will wait before the next attempt. */
+  /**
+   * For `retry` and `rate_limited`: how long the client will wait before the next attempt.
+   * For `request`: how long this attempt waited on the rate limiter before being sent.
+   */
   waitMs?: number;
   /** For `retry`: why (the error kind of the failed attempt). */
   reason?: string;

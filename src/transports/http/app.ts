@@ -1,0 +1,102 @@
+/**
+ * One Express 5 app for hosted mode: Streamable HTTP and legacy SSE, health,
+ * metrics, and the security in front of them. Middleware order matters:
+ * every request is logged and counted, Host/Origin are checked before
+ * anything answers, health stays open for orchestrators, and MCP requests
+ * need an API key, stay under the rate limit and the body size limit.
+ */
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler, Router } from 'express';
+import type { Config } from '../../config.js';
+import type { Logger } from '../../logger.js';
+import { apiKeyAuth } from './auth.js';
+import { cors, hostAndOriginGuard } from './guard.js';
+import type { HealthMonitor } from './health.js';
+import { jsonBody, requestRateLimit, securityHeaders } from './limits.js';
+import { mcpRoutes } from './mcp-routes.js';
+import type { Metrics } from './metrics.js';
+import { requestLog } from './request-log.js';
+import type { SessionRegistry } from './sessions.js';
+
+export interface HttpAppOptions {
+  http: Config['http'];
+  /** Hosts the Host header may name (already resolved from config and the bind address). */
+  allowedHosts: readonly string[];
+  apiKeys: readonly string[];
+  createMcpServer: () => McpServer;
+  registry: SessionRegistry;
+  health: HealthMonitor;
+  metrics?: Metrics;
+  logger: Logger;
+  /** Requests being answered right now (shutdown waits for them). */
+  inflight: { count: number };
+}
+
+/** Count POSTs (tool calls and other client messages) until their response ends. */
+function countInflight(inflight: { count: number }): RequestHandler {
+  return (req, res, next) => {
+    if (req.method !== 'POST') return next();
+    inflight.count++;
+    res.once('close', () => inflight.count--);
+    next();
+  };
+}
+
+/** Express's "trust proxy" from its string form: booleans and hop counts become their types. */
+export function trustProxySetting(value: string): boolean | number | string {
+  if (value === 'true' || value === 'false') return value === 'true';
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
+const notFound: RequestHandler = (_req, res) => {
+  res.status(404).json({ error: { code: 'not_found', message: 'No such endpoint' } });
+};
+
+function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error, _req, res, _next) => {
+    logger.error({ err: error, requestId: res.locals.requestId }, 'request failed');
+    if (res.headersSent) return void res.end();
+    res.status(500).json({
+      error: { code: 'internal', message: 'Internal server error', requestId: res.locals.requestId },
+    });
+  };
+}
+
+export function createHttpApp(options: HttpAppOptions): Express {
+  const { http, logger } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', trustProxySetting(http.trustProxy));
+
+  const router = Router();
+  router.use(requestLog(logger));
+  if (options.metrics) router.use(options.metrics.http());
+  router.use(securityHeaders());
+  router.use(hostAndOriginGuard({ allowedHosts: options.allowedHosts, allowedOrigins: http.corsOrigins }));
+  router.use(cors({ origins: http.corsOrigins }));
+
+  const health = options.health.handler();
+  router.get(['/health', '/health/', '/api/health'], health);
+  if (options.metrics && http.metrics)
+    router.get('/metrics', options.metrics.handler({ token: http.metricsToken }));
+
+  if (options.apiKeys.length) router.use(apiKeyAuth({ keys: options.apiKeys }));
+  router.use(requestRateLimit({ rpm: http.rateLimitRpm }));
+  router.use(countInflight(options.inflight));
+  router.use(...jsonBody(http.maxBodyBytes));
+  router.use(
+    mcpRoutes({
+      registry: options.registry,
+      createMcpServer: options.createMcpServer,
+      stateless: http.stateless,
+      basePath: http.basePath,
+      logger,
+    }),
+  );
+  router.use(notFound);
+  router.use(errorHandler(logger));
+
+  app.use(http.basePath || '/', router);
+  app.use(notFound);
+  return app;
+}

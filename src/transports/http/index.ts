@@ -1,0 +1,194 @@
+/**
+ * Hosted mode: the MCP tools over Streamable HTTP and legacy SSE.
+ * `startHttpServer` is the library/test entry; `runHttp` adds signals and
+ * graceful shutdown for the CLI.
+ */
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AirtableClient } from '../../airtable/index.js';
+import { type Config, ConfigError } from '../../config.js';
+import { createLogger, type Logger } from '../../logger.js';
+import { createServer } from '../../server.js';
+import { SchemaCache } from '../../tools/context.js';
+import { VERSION } from '../../version.js';
+import { limiterFor, resolveTarget } from '../stdio.js';
+import { createHttpApp } from './app.js';
+import { isLoopbackAddress, loopbackHosts } from './guard.js';
+import { airtableCheck, HealthMonitor } from './health.js';
+import { loadApiKeys } from './keys.js';
+import { Metrics } from './metrics.js';
+import { SessionRegistry } from './sessions.js';
+
+export interface HttpServerHandle {
+  /** Origin plus base path, e.g. http://127.0.0.1:8001 (append /mcp or /sse). */
+  url: string;
+  port: number;
+  registry: SessionRegistry;
+  metrics: Metrics;
+  health: HealthMonitor;
+  /** Stop accepting, let in-flight requests finish within graceMs, close every session. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Which Host headers to accept: configured ones, else loopback names (and the bind address when specific). */
+export function resolveAllowedHosts(
+  http: Config['http'],
+  port: number,
+  authOn: boolean,
+  logger: Logger,
+): string[] {
+  if (http.allowedHosts.length) return http.allowedHosts;
+  const hosts = loopbackHosts(port);
+  if (isLoopbackAddress(http.host)) return hosts;
+  if (http.host !== '0.0.0.0' && http.host !== '::') return [...hosts, http.host, `${http.host}:${port}`];
+  if (!authOn) {
+    throw new ConfigError(
+      `listening on ${http.host} without API keys needs ALLOWED_HOSTS (the host names clients use), to prevent DNS rebinding`,
+    );
+  }
+  logger.warn(
+    'ALLOWED_HOSTS is not set: accepting any Host header (API keys are required for every MCP request)',
+  );
+  return ['*'];
+}
+
+function resolveApiKeys(http: Config['http']): string[] {
+  try {
+    const keys = loadApiKeys({ apiKey: http.apiKey, apiKeys: http.apiKeys, keysFile: http.keysFile });
+    if (!keys.length && !http.noAuth && !isLoopbackAddress(http.host)) {
+      throw new Error(
+        `refusing to listen on ${http.host} without an API key: set API_KEY / API_KEYS / API_KEYS_FILE (create one with "airtable-mcp-kit keys generate"), or pass --no-auth to serve without authentication`,
+      );
+    }
+    return keys;
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
+export async function startHttpServer(
+  config: Config,
+  logger: Logger = createLogger(config.logLevel),
+): Promise<HttpServerHandle> {
+  const { http } = config;
+  const apiKeys = resolveApiKeys(http);
+  const target = await resolveTarget(config);
+  const metrics = new Metrics();
+  // One client for every session: they share the token's rate limits and the schema cache.
+  const client = new AirtableClient({
+    token: target.token,
+    baseUrl: target.baseUrl,
+    timeoutMs: config.airtable.timeoutMs,
+    maxRetries: config.airtable.maxRetries,
+    limiter: limiterFor(config),
+    onEvent: (event) => metrics.observeAirtable(event),
+  });
+  const schemaCache = new SchemaCache(client);
+  const registry = new SessionRegistry({ maxSessions: http.maxSessions, idleMs: http.sessionIdleMs, logger });
+  const inflight = { count: 0 };
+  const health = new HealthMonitor({ version: VERSION, components: [airtableCheck(client)] });
+  metrics.trackSessions(() => registry.counts());
+
+  const createMcpServer = () =>
+    createServer({
+      client,
+      schemaCache,
+      defaultBase: target.defaultBase,
+      readOnly: config.tools.readOnly,
+      toolsets: config.tools.toolsets,
+      maxResponseTokens: config.tools.maxResponseTokens,
+      logger,
+      onToolCall: (event) => metrics.observeToolCall(event),
+    });
+
+  const server = await listen(http.host, http.port, (port) =>
+    createHttpApp({
+      http,
+      allowedHosts: resolveAllowedHosts(http, port, apiKeys.length > 0, logger),
+      apiKeys,
+      createMcpServer,
+      registry,
+      health,
+      metrics,
+      logger,
+      inflight,
+    }),
+  );
+  const { port } = server.address() as AddressInfo;
+  registry.startSweeping();
+  health.start();
+  const host = http.host.includes(':') ? `[${http.host}]` : http.host;
+  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}${http.basePath}`;
+  logger.info(
+    { url, stateless: http.stateless, auth: apiKeys.length > 0, sandbox: target.sandbox?.url },
+    'listening',
+  );
+
+  let closed: Promise<void> | undefined;
+  const close = (graceMs = http.shutdownGraceMs) => {
+    closed ??= shutdown({ server, registry, inflight, health, logger, graceMs }).finally(() =>
+      target.sandbox?.stop(),
+    );
+    return closed;
+  };
+  return { url, port, registry, metrics, health, close };
+}
+
+/** Bind first (the app needs the real port for its Host allow-list), then attach the app. */
+async function listen(
+  host: string,
+  port: number,
+  build: (port: number) => import('express').Express,
+): Promise<Server> {
+  const { createServer: createHttp } = await import('node:http');
+  const server = createHttp();
+  server.listen(port, host);
+  await once(server, 'listening');
+  server.on('request', build((server.address() as AddressInfo).port));
+  return server;
+}
+
+interface ShutdownParts {
+  server: Server;
+  registry: SessionRegistry;
+  inflight: { count: number };
+  health: HealthMonitor;
+  logger: Logger;
+  graceMs: number;
+}
+
+async function shutdown({
+  server,
+  registry,
+  inflight,
+  health,
+  logger,
+  graceMs,
+}: ShutdownParts): Promise<void> {
+  health.setServing(false);
+  health.stop();
+  const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const deadline = Date.now() + graceMs;
+  while (inflight.count > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const unfinished = inflight.count;
+  if (unfinished) logger.warn({ unfinished }, 'shutdown grace period over; closing requests still running');
+  await registry.closeAll('shutdown');
+  server.closeAllConnections();
+  await stopped;
+}
+
+export async function runHttp(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  const handle = await startHttpServer(config, logger);
+  process.stderr.write(
+    `airtable-mcp-kit ${VERSION}: MCP over HTTP at ${handle.url}/mcp (legacy SSE at ${handle.url}/sse)\n`,
+  );
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    void handle.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}

@@ -1,0 +1,191 @@
+/**
+ * The MCP endpoints: Streamable HTTP at /mcp (stateful sessions, or
+ * stateless) and the legacy HTTP+SSE transport at /sse + /messages. Each
+ * session gets a fresh McpServer from the factory (one server per transport).
+ */
+import { randomUUID } from 'node:crypto';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { type Request, type Response, Router } from 'express';
+import type { Logger } from '../../logger.js';
+import type { Session, SessionKind, SessionRegistry } from './sessions.js';
+
+export interface McpRoutesOptions {
+  registry: SessionRegistry;
+  createMcpServer: () => McpServer;
+  stateless: boolean;
+  /** Prefix the SSE transport puts in its `endpoint` event, e.g. '/airtable'. */
+  basePath: string;
+  logger: Logger;
+  /** Interval of `: ping` comments on legacy SSE streams, so proxies keep them open. */
+  sseKeepAliveMs?: number;
+}
+
+/** JSON-RPC error body: what MCP clients expect from the MCP endpoints. */
+function rpcError(res: Response, status: number, code: number, message: string): void {
+  if (res.headersSent) return;
+  res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
+}
+
+const sessionHeader = (req: Request) => req.header('mcp-session-id');
+
+/**
+ * The session a request names, checked: 400 when none is named, 404 when it
+ * is unknown, expired or belongs to another API key (the client then starts
+ * a new one), 400 when it belongs to the other transport.
+ */
+function findSession(
+  registry: SessionRegistry,
+  id: string | undefined,
+  kind: SessionKind,
+  res: Response,
+): Session | undefined {
+  if (!id) {
+    rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required (initialize first)');
+    return undefined;
+  }
+  const session = registry.get(id);
+  if (!session || session.keyId !== res.locals.keyId) {
+    rpcError(res, 404, -32001, 'Session not found: it expired or was closed; initialize a new session');
+    return undefined;
+  }
+  if (session.kind !== kind) {
+    rpcError(res, 400, -32000, `Bad Request: session ${id} uses the ${session.kind} transport`);
+    return undefined;
+  }
+  return session;
+}
+
+function refuseWhenFull(registry: SessionRegistry, res: Response): boolean {
+  if (!registry.isFull()) return false;
+  res.setHeader('Retry-After', '30');
+  rpcError(res, 503, -32000, `Too many open sessions (${registry.size}); try again later`);
+  return true;
+}
+
+/** Run a request of a session, counting it as in flight until the response ends. */
+async function withinSession(
+  registry: SessionRegistry,
+  session: Session,
+  res: Response,
+  handle: () => Promise<void>,
+) {
+  res.once('close', registry.begin(session));
+  await handle();
+}
+
+export function mcpRoutes(options: McpRoutesOptions): Router {
+  const router = Router();
+  if (options.stateless) {
+    router.post('/mcp', (req, res) => handleStateless(options, req, res));
+    router.all('/mcp', (_req, res) => {
+      res.setHeader('Allow', 'POST');
+      rpcError(res, 405, -32000, 'Method not allowed: this server is stateless; send POST requests');
+    });
+  } else {
+    router.post('/mcp', (req, res) => handleStreamablePost(options, req, res));
+    router.get('/mcp', (req, res) => handleStreamableSession(options, req, res));
+    router.delete('/mcp', (req, res) => handleStreamableSession(options, req, res));
+  }
+  router.get('/sse', (req, res) => openSseSession(options, req, res));
+  router.post('/messages', (req, res) => handleSseMessage(options, req, res));
+  return router;
+}
+
+async function handleStreamablePost(options: McpRoutesOptions, req: Request, res: Response): Promise<void> {
+  const id = sessionHeader(req);
+  if (id) {
+    const session = findSession(options.registry, id, 'streamable', res);
+    if (!session) return;
+    const transport = session.transport as StreamableHTTPServerTransport;
+    await withinSession(options.registry, session, res, () => transport.handleRequest(req, res, req.body));
+    return;
+  }
+  if (!isInitializeRequest(req.body)) {
+    rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required (initialize first)');
+    return;
+  }
+  if (refuseWhenFull(options.registry, res)) return;
+  await openStreamableSession(options, req, res);
+}
+
+async function openStreamableSession(options: McpRoutesOptions, req: Request, res: Response): Promise<void> {
+  const { registry } = options;
+  const server = options.createMcpServer();
+  const keyId = res.locals.keyId as string | undefined;
+  const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    sessionIdGenerator: () => randomUUID(),
+    onsessioninitialized: (sessionId) => {
+      registry.add({ id: sessionId, kind: 'streamable', transport, server, keyId });
+    },
+  });
+  transport.onclose = () => {
+    if (transport.sessionId) registry.forget(transport.sessionId);
+  };
+  await server.connect(transport);
+  await transport.handleRequest(req, res, req.body);
+}
+
+async function handleStreamableSession(
+  options: McpRoutesOptions,
+  req: Request,
+  res: Response,
+): Promise<void> {
+  const session = findSession(options.registry, sessionHeader(req), 'streamable', res);
+  if (!session) return;
+  const transport = session.transport as StreamableHTTPServerTransport;
+  if (req.method === 'GET') {
+    // A standalone SSE stream stays open; it is not a request in flight.
+    session.lastSeen = Date.now();
+    await transport.handleRequest(req, res);
+    return;
+  }
+  await transport.handleRequest(req, res);
+  await options.registry.close(session.id, 'deleted by client');
+}
+
+/** Stateless: a new server and transport for every request, closed when the response ends. */
+async function handleStateless(options: McpRoutesOptions, req: Request, res: Response): Promise<void> {
+  const server = options.createMcpServer();
+  const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+  res.once('close', () => {
+    void transport.close().catch(() => {});
+    void server.close().catch(() => {});
+  });
+  await server.connect(transport);
+  await transport.handleRequest(req, res, req.body);
+}
+
+async function openSseSession(options: McpRoutesOptions, _req: Request, res: Response): Promise<void> {
+  const { registry } = options;
+  if (refuseWhenFull(registry, res)) return;
+  // nginx and similar proxies buffer event streams unless told not to.
+  res.setHeader('X-Accel-Buffering', 'no');
+  const transport = new SSEServerTransport(`${options.basePath}/messages`, res);
+  const server = options.createMcpServer();
+  const keepAlive = setInterval(() => {
+    if (!res.writableEnded) res.write(': ping\n\n');
+  }, options.sseKeepAliveMs ?? 15_000);
+  keepAlive.unref();
+  let closed = false;
+  // server.close() closes the transport again, which calls onclose again: run the cleanup once.
+  transport.onclose = () => {
+    if (closed) return;
+    closed = true;
+    clearInterval(keepAlive);
+    registry.forget(transport.sessionId);
+    void server.close().catch(() => {});
+  };
+  registry.add({ id: transport.sessionId, kind: 'sse', transport, server, keyId: res.locals.keyId });
+  await server.connect(transport);
+}
+
+async function handleSseMessage(options: McpRoutesOptions, req: Request, res: Response): Promise<void> {
+  const id = typeof req.query.sessionId === 'string' ? req.query.sessionId : undefined;
+  const session = findSession(options.registry, id, 'sse', res);
+  if (!session) return;
+  const transport = session.transport as SSEServerTransport;
+  await withinSession(options.registry, session, res, () => transport.handlePostMessage(req, res, req.body));
+}

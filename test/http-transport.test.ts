@@ -1,0 +1,248 @@
+/**
+ * Hosted mode end to end: the SDK's clients over Streamable HTTP and legacy
+ * SSE against the real HTTP server, whose tools call an in-process sandbox.
+ */
+import { request as httpRequest } from 'node:http';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConfigFlags, loadConfig } from '../src/config.js';
+import { silentLogger } from '../src/logger.js';
+import { type HttpServerHandle, startHttpServer } from '../src/transports/http/index.js';
+
+const KEY = `pya_${'a1'.repeat(32)}`;
+const HEADERS = { 'X-API-Key': KEY };
+const INIT = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
+
+async function start(flags: ConfigFlags = {}, env: Record<string, string> = {}): Promise<HttpServerHandle> {
+  const config = loadConfig(
+    { sandbox: true, rateLimit: false, transport: 'http', httpPort: '0', ...flags },
+    { API_KEY: KEY, RATE_LIMIT_RPM: '0', ...env },
+  );
+  return startHttpServer(config, silentLogger());
+}
+
+async function streamableClient(url: string, headers: Record<string, string> = HEADERS): Promise<Client> {
+  const client = new Client({ name: 'http-test', version: '1' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers } }),
+  );
+  return client;
+}
+
+async function sseClient(url: string): Promise<Client> {
+  const client = new Client({ name: 'sse-test', version: '1' });
+  await client.connect(new SSEClientTransport(new URL(`${url}/sse`), { requestInit: { headers: HEADERS } }));
+  return client;
+}
+
+function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+  return fetch(`${url}/mcp`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...headers,
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+/** A request with a Host header of our choosing (fetch cannot set Host). */
+function rawStatus(url: string, headers: Record<string, string>): Promise<number> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ hostname, port, path: '/health', headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function recordCount(client: Client, table = 'Tasks'): Promise<number> {
+  const result = (await client.callTool({
+    name: 'get_records',
+    arguments: { table_id: table, max_records: 3 },
+  })) as CallToolResult;
+  expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+  return (result.structuredContent as { count: number }).count;
+}
+
+describe('HTTP server with sessions', () => {
+  let server: HttpServerHandle;
+  beforeAll(async () => {
+    server = await start({}, { SESSION_IDLE_MS: '1000' });
+  });
+  afterAll(async () => server?.close(1000));
+
+  it('serves the tools over Streamable HTTP', async () => {
+    const client = await streamableClient(server.url);
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toContain('get_records');
+    expect(await recordCount(client)).toBe(3);
+    await client.close();
+  });
+
+  it('serves the tools over legacy SSE', async () => {
+    const client = await sseClient(server.url);
+    const { tools } = await client.listTools();
+    expect(tools.length).toBe(16);
+    expect(await recordCount(client, 'Projects')).toBe(3);
+    await client.close();
+  });
+
+  it('asks for an API key, in either header', async () => {
+    const missing = await post(server.url, INIT);
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+    expect((await post(server.url, INIT, { 'X-API-Key': `pya_${'b2'.repeat(32)}` })).status).toBe(401);
+    expect((await post(server.url, INIT, { 'X-API-Key': KEY })).status).toBe(200);
+    expect((await post(server.url, INIT, { Authorization: `Bearer ${KEY}` })).status).toBe(200);
+  });
+
+  it('rejects spoofed Host and Origin headers with 403', async () => {
+    const { host } = new URL(server.url);
+    expect(await rawStatus(server.url, { host })).toBe(200);
+    expect(await rawStatus(server.url, { host: 'evil.example' })).toBe(403);
+    expect(await rawStatus(server.url, { host: `localhost.evil.example:${server.port}` })).toBe(403);
+    expect(await rawStatus(server.url, { host, origin: 'http://evil.example' })).toBe(403);
+  });
+
+  it('answers session mistakes as the spec says', async () => {
+    const list = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
+    expect((await post(server.url, list, HEADERS)).status).toBe(400);
+    const unknown = await post(server.url, list, { ...HEADERS, 'mcp-session-id': 'no-such-session' });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { message: string } }).error.message).toMatch(
+      /Session not found/,
+    );
+    const broken = await post(server.url, '{"jsonrpc":', HEADERS);
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as { error: { code: number } }).error.code).toBe(-32700);
+  });
+
+  it('ends a session on DELETE', async () => {
+    const client = await streamableClient(server.url);
+    const transport = client.transport as StreamableHTTPClientTransport;
+    const id = transport.sessionId!;
+    expect(server.registry.get(id)).toBeDefined();
+    await transport.terminateSession();
+    expect(server.registry.get(id)).toBeUndefined();
+    const after = await post(
+      server.url,
+      { jsonrpc: '2.0', id: 3, method: 'tools/list' },
+      { ...HEADERS, 'mcp-session-id': id },
+    );
+    expect(after.status).toBe(404);
+    await client.close();
+  });
+
+  it('closes idle sessions and frees them', async () => {
+    const client = await streamableClient(server.url);
+    const id = (client.transport as StreamableHTTPClientTransport).sessionId!;
+    expect(server.registry.get(id)).toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(server.registry.get(id)).toBeUndefined();
+    await expect(client.listTools()).rejects.toThrow();
+    await client.close();
+  });
+
+  it('serves 100 concurrent sessions, each calling tools', async () => {
+    const clients = await Promise.all(Array.from({ length: 100 }, () => streamableClient(server.url)));
+    expect(server.registry.counts().streamable).toBeGreaterThanOrEqual(100);
+    const counts = await Promise.all(clients.map((c, i) => recordCount(c, i % 2 ? 'Tasks' : 'People')));
+    expect(counts).toEqual(Array(100).fill(3));
+    await Promise.all(clients.map((c) => (c.transport as StreamableHTTPClientTransport).terminateSession()));
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
+  it('reports health on every alias without a key, and metrics', async () => {
+    for (const path of ['/health', '/health/', '/api/health']) {
+      const res = await fetch(`${server.url}${path}`);
+      expect(res.status, path).toBe(200);
+      const body = (await res.json()) as { version: string; components: Record<string, unknown> };
+      expect(body.version).toMatch(/^\d+\.\d+\.\d+/);
+      expect(body.components).toHaveProperty('airtable');
+    }
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/airtable_mcp_tool_calls_total\{[^}]*tool="get_records"/);
+    expect(metrics).toMatch(/airtable_mcp_open_sessions/);
+  });
+});
+
+describe('HTTP server limits', () => {
+  it('refuses oversized bodies with 413 and sessions past the cap with 503', async () => {
+    const server = await start({}, { MAX_BODY_BYTES: '2048', MAX_SESSIONS: '1' });
+    try {
+      const big = await post(server.url, { ...INIT, padding: 'x'.repeat(5000) }, HEADERS);
+      expect(big.status).toBe(413);
+      const first = await streamableClient(server.url);
+      const second = await post(server.url, INIT, HEADERS);
+      expect(second.status).toBe(503);
+      expect(second.headers.get('retry-after')).toBeTruthy();
+      await first.close();
+    } finally {
+      await server.close(1000);
+    }
+  });
+
+  it('limits requests per key per minute with 429 and Retry-After', async () => {
+    const server = await start({}, { RATE_LIMIT_RPM: '3' });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await post(server.url, INIT, HEADERS)).status);
+      expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
+      const limited = await post(server.url, INIT, HEADERS);
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    } finally {
+      await server.close(1000);
+    }
+  });
+
+  it('mounts under a base path', async () => {
+    const server = await start({ basePath: '/airtable' });
+    try {
+      expect(server.url).toMatch(/\/airtable$/);
+      const client = await streamableClient(server.url);
+      expect(await recordCount(client)).toBe(3);
+      await client.close();
+      const root = new URL(server.url).origin;
+      expect((await fetch(`${root}/mcp`, { method: 'POST', headers: HEADERS })).status).toBe(404);
+    } finally {
+      await server.close(1000);
+    }
+  });
+
+  it('refuses to listen on all interfaces without an API key unless --no-auth', async () => {
+    const open = loadConfig({ sandbox: true, transport: 'http', httpPort: '0', httpHost: '0.0.0.0' }, {});
+    await expect(startHttpServer(open, silentLogger())).rejects.toThrow(/without an API key.*--no-auth/);
+  });
+});
+
+describe('stateless HTTP server', () => {
+  it('serves 100 concurrent clients without sessions', async () => {
+    const server = await start({ stateless: true });
+    try {
+      const clients = await Promise.all(Array.from({ length: 100 }, () => streamableClient(server.url)));
+      const counts = await Promise.all(clients.map((c) => recordCount(c)));
+      expect(counts).toEqual(Array(100).fill(3));
+      expect(server.registry.size).toBe(0);
+      const get = await fetch(`${server.url}/mcp`, { headers: HEADERS });
+      expect(get.status).toBe(405);
+      await Promise.all(clients.map((c) => c.close()));
+    } finally {
+      await server.close(1000);
+    }
+  });
+});
