@@ -2,12 +2,14 @@
 // Benchmarks for airtable-mcp-kit. Prints a table and writes bench/results/latest.json.
 //   npm run bench            (builds first)
 // Every figure is measured here, against the built CLI and the sandbox over loopback HTTP.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { startSandbox } from 'airtable-mcp-kit';
+import { callTool, closeAgent, openSession } from './http-load.mjs';
 
 const CLI = 'dist/cli.js';
 const results = [];
@@ -143,13 +145,135 @@ async function batchCreate(count = 1000) {
   await sandbox.stop();
 }
 
+/** Free loopback port for a child server. */
+async function freePort() {
+  const { createServer } = await import('node:net');
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** The built CLI in HTTP mode against its in-process sandbox, nothing throttled. */
+async function spawnHttpServer() {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      '--transport',
+      'http',
+      '--port',
+      String(port),
+      '--sandbox',
+      '--no-rate-limit',
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RATE_LIMIT_RPM: '0' } },
+  );
+  await new Promise((resolve, reject) => {
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      if (stderr.includes('MCP over HTTP')) resolve();
+    });
+    child.once('exit', () => reject(new Error(stderr)));
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
+}
+
+/** Latencies of `perSession` calls from each session, back to back (closed loop) or every `intervalMs` (open loop). */
+async function driveSessions(url, ids, perSession, intervalMs) {
+  const args = { table_id: 'Tasks', max_records: 20 };
+  const times = [];
+  const started = performance.now();
+  await Promise.all(
+    ids.map(async (id, s) => {
+      // Spread the sessions' start times so an open loop offers a steady rate, not bursts.
+      if (intervalMs) await sleep((intervalMs * s) / ids.length);
+      for (let i = 0; i < perSession; i++) {
+        const t = performance.now();
+        await callTool(url, id, 'get_records', args);
+        const elapsed = performance.now() - t;
+        times.push(elapsed);
+        if (intervalMs) await sleep(Math.max(0, intervalMs - elapsed));
+      }
+    }),
+  );
+  return { times, seconds: (performance.now() - started) / 1000 };
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * get_records over Streamable HTTP with 50 sessions, server (and its sandbox)
+ * in a child process, load from this one over keep-alive connections.
+ * Saturation: every session calls back to back, so latency there is mostly
+ * queueing behind the other 49. Steady load: each session calls every
+ * 250 ms (200 calls/s offered), the condition for the p99 target.
+ */
+async function httpThroughput(sessions = 50) {
+  const server = await spawnHttpServer();
+  const url = `${server.url}/mcp`;
+  const ids = await Promise.all(Array.from({ length: sessions }, () => openSession(url)));
+  await driveSessions(url, ids, 5, 0); // warm-up
+  const saturated = await driveSessions(url, ids, 60, 0);
+  const rate = saturated.times.length / saturated.seconds;
+  const note = `${sessions} sessions calling back to back`;
+  record('HTTP get_records throughput at saturation', round(rate), 'calls/s', '', true, note);
+  record(
+    '  latency at saturation p50 / p99',
+    `${round(median(saturated.times), 1)} / ${round(quantile(saturated.times, 0.99), 1)}`,
+    'ms',
+    '',
+    true,
+    'queueing included',
+  );
+  const steady = await driveSessions(url, ids, 40, 250);
+  const p99 = quantile(steady.times, 0.99);
+  const offered = `${sessions} sessions x 4 calls/s = ${sessions * 4} calls/s offered`;
+  record('HTTP get_records p50 at steady load', round(median(steady.times), 2), 'ms', '', true, offered);
+  record('HTTP get_records p99 at steady load', round(p99, 2), 'ms', '< 20 ms', p99 < 20);
+  closeAgent();
+  server.stop();
+}
+
+/** Heap retained per idle session, measured in a separate server process with --expose-gc. */
+function idleSessionMemory(count = 500) {
+  const run = spawnSync(process.execPath, ['--expose-gc', 'bench/idle-sessions.mjs', String(count)], {
+    encoding: 'utf8',
+  });
+  const line = run.stdout.trim().split('\n').pop();
+  const { heapBytesPerSession, rssBytesPerSession } = JSON.parse(line);
+  const kb = heapBytesPerSession / 1024;
+  record(`memory per idle HTTP session (heap, ${count} sessions)`, round(kb), 'KB', '< 50 KB', kb < 50);
+  record(
+    '  RSS growth per idle session',
+    round(rssBytesPerSession / 1024),
+    'KB',
+    '',
+    true,
+    'includes heap headroom',
+  );
+}
+
 async function main() {
-  const sandbox = await startSandbox({ rateLimit: false });
-  await coldStart('with a token', ['--airtable-url', sandbox.url], { AIRTABLE_TOKEN: sandbox.token });
-  await sandbox.stop();
-  await coldStart('--sandbox (in-process sandbox + demo data)', ['--sandbox'], {});
-  await getRecordsLatency();
-  await batchCreate();
+  // `node bench/run.mjs stdio|http` runs one group; no argument runs everything.
+  const only = process.argv[2];
+  if (!only || only === 'stdio') {
+    const sandbox = await startSandbox({ rateLimit: false });
+    await coldStart('with a token', ['--airtable-url', sandbox.url], { AIRTABLE_TOKEN: sandbox.token });
+    await sandbox.stop();
+    await coldStart('--sandbox (in-process sandbox + demo data)', ['--sandbox'], {});
+    await getRecordsLatency();
+    await batchCreate();
+  }
+  if (!only || only === 'http') {
+    await httpThroughput();
+    idleSessionMemory();
+  }
 
   const width = Math.max(...results.map((r) => r.name.length));
   console.log(`\n${'measure'.padEnd(width)}  ${'value'.padStart(10)}  target`);

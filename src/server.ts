@@ -8,7 +8,7 @@ import type { CallToolResult, ServerNotification, ServerRequest } from '@modelco
 import { AirtableClient, AirtableError } from './airtable/index.js';
 import { type Logger, silentLogger } from './logger.js';
 import { SchemaCache, type ToolContext } from './tools/context.js';
-import { annotationsFor, isWriteTool, type ToolResult, type ToolSpec } from './tools/define.js';
+import { annotationsFor, type DefinedTool, isWriteTool, type ToolResult } from './tools/define.js';
 import { ToolInputError } from './tools/errors.js';
 import { CHARS_PER_TOKEN } from './tools/format.js';
 import { ALL_TOOLS } from './tools/index.js';
@@ -51,7 +51,7 @@ const INSTRUCTIONS = [
 ].join(' ');
 
 /** The tools these options enable, in the fixed order tools/list reports them. */
-export function selectTools(options: Pick<CreateServerOptions, 'readOnly' | 'toolsets'> = {}): ToolSpec[] {
+export function selectTools(options: Pick<CreateServerOptions, 'readOnly' | 'toolsets'> = {}): DefinedTool[] {
   const toolsets = new Set(options.toolsets ?? DEFAULT_TOOLSETS);
   return ALL_TOOLS.filter((tool) => toolsets.has(tool.toolset) && !(options.readOnly && isWriteTool(tool)));
 }
@@ -86,14 +86,14 @@ type ToolDeps = Pick<ToolContext, 'client' | 'logger' | 'schemas' | 'defaultBase
 };
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-function registerTool(server: McpServer, tool: ToolSpec, deps: ToolDeps): void {
+function registerTool(server: McpServer, tool: DefinedTool, deps: ToolDeps): void {
   server.registerTool(
     tool.name,
     {
       title: tool.title,
       description: tool.description,
-      inputSchema: tool.input,
-      outputSchema: tool.output,
+      inputSchema: tool.inputSchema,
+      outputSchema: tool.outputSchema,
       annotations: annotationsFor(tool),
     },
     (async (args: Record<string, unknown>, extra: Extra) => {

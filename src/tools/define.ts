@@ -4,7 +4,7 @@
  * MCP result shape are derived here, never repeated per tool.
  */
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { ToolContext } from './context.js';
 import type { ToolsetName } from './toolsets.js';
 
@@ -37,11 +37,37 @@ export interface ToolSpec<I extends z.ZodRawShape = z.ZodRawShape, O extends z.Z
   run(args: z.output<z.ZodObject<I>>, ctx: ToolContext): Promise<ToolResult<z.output<z.ZodObject<O>>>>;
 }
 
-/** Identity at run time; exists so every tool is declared the same, fully typed way. */
+/** A declared tool, with its schemas built once and shared by every server that registers it. */
+export type DefinedTool<
+  I extends z.ZodRawShape = z.ZodRawShape,
+  O extends z.ZodRawShape = z.ZodRawShape,
+> = ToolSpec<I, O> & {
+  inputSchema: z.ZodObject<I>;
+  outputSchema: z.ZodObject<O>;
+};
+
+/**
+ * Declares a tool. Its zod objects are built once, on first use, and shared:
+ * handing the SDK raw shapes would make it build them again for every server
+ * (in HTTP mode every session has its own), and building them for tools a
+ * server does not register would slow every start.
+ */
 export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
   spec: ToolSpec<I, O>,
-): ToolSpec<I, O> {
-  return spec;
+): DefinedTool<I, O> {
+  let input: z.ZodObject<I> | undefined;
+  let output: z.ZodObject<O> | undefined;
+  return {
+    ...spec,
+    get inputSchema() {
+      input ??= z.object(spec.input);
+      return input;
+    },
+    get outputSchema() {
+      output ??= z.object(spec.output);
+      return output;
+    },
+  };
 }
 
 /** Annotations are set explicitly on every tool: clients use them for confirmation prompts. */

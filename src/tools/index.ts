@@ -10,7 +10,7 @@ import { createField } from './create-field.js';
 import { createMetadataTable } from './create-metadata-table.js';
 import { createRecord } from './create-record.js';
 import { createTable } from './create-table.js';
-import type { ToolSpec } from './define.js';
+import type { DefinedTool } from './define.js';
 import { deleteRecord } from './delete-record.js';
 import { deleteRecords } from './delete-records.js';
 import { exportTableCsv } from './export-table-csv.js';
@@ -59,4 +59,4 @@ export const ALL_TOOLS = [
   // comments (opt-in)
   listComments,
   createComment,
-] as unknown as readonly ToolSpec[];
+] as unknown as readonly DefinedTool[];
