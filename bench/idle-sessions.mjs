@@ -8,7 +8,7 @@ import { pino } from 'pino';
 const count = Number(process.argv[2] ?? 500);
 const config = loadConfig(
   { sandbox: true, rateLimit: false, transport: 'http', httpPort: '0' },
-  { RATE_LIMIT_RPM: '0', MAX_SESSIONS: String(count + 10) },
+  { RATE_LIMIT_RPM: '0', MAX_SESSIONS: String(count + 10), DATA_DIR: ':memory:' },
 );
 const server = await startHttpServer(config, pino({ level: 'silent' }));
 const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };

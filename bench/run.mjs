@@ -171,7 +171,10 @@ async function spawnHttpServer() {
       '--log-level',
       'warn',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RATE_LIMIT_RPM: '0' } },
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, RATE_LIMIT_RPM: '0', DATA_DIR: ':memory:' },
+    },
   );
   await new Promise((resolve, reject) => {
     let stderr = '';

@@ -34,7 +34,10 @@ async function startServer(port) {
       '--log-level',
       'warn',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RATE_LIMIT_RPM: '0' } },
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, RATE_LIMIT_RPM: '0', DATA_DIR: ':memory:' },
+    },
   );
   let stderr = '';
   await new Promise((resolve, reject) => {

@@ -13,7 +13,10 @@ const HELP = `airtable-mcp-kit ${VERSION}: an MCP server for Airtable, with a bu
 Usage:
   airtable-mcp-kit [serve] [options]   Run the MCP server: over stdio (what MCP clients launch) or HTTP
   airtable-mcp-kit sandbox [options]   Run the Airtable-compatible sandbox API server
-  airtable-mcp-kit keys generate       Print a new API key for the HTTP server (pya_ + 64 hex)
+  airtable-mcp-kit keys generate       Print a new API key for API_KEY / API_KEYS (pya_ + 64 hex)
+  airtable-mcp-kit keys create --name N | list | revoke <id|prefix>
+                                       Manage API keys kept in the store (hashed; shown once on creation)
+  airtable-mcp-kit migrate [--status]  Apply the store's migrations (or show which are applied)
 
 Server options (env in brackets):
   --sandbox                  Use an in-process sandbox with a demo base; no token needed [AIRTABLE_SANDBOX]
@@ -35,6 +38,8 @@ HTTP options (with --transport http):
   --allowed-hosts <a,b>      Host headers to accept (DNS-rebinding protection) [ALLOWED_HOSTS]
   --cors-origins <a,b>       Browser origins allowed to call the server [CORS_ORIGINS]
   --trust-proxy <value>      Express trust proxy: true, a hop count, or addresses [TRUST_PROXY]
+  --data-dir <dir>           SQLite store directory, default ~/.local/share/airtable-mcp-kit [DATA_DIR]
+  DATABASE_URL (PostgreSQL, shared by replicas), DB_POOL_SIZE and REDIS_URL select server mode storage.
   More in the README: RATE_LIMIT_RPM, MAX_BODY_BYTES, MAX_SESSIONS, SESSION_IDLE_MS, METRICS_ENABLED,
   METRICS_TOKEN, SHUTDOWN_GRACE_MS.
 
@@ -77,6 +82,9 @@ const OPTIONS = {
   'allowed-hosts': { type: 'string' },
   'cors-origins': { type: 'string' },
   'trust-proxy': { type: 'string' },
+  'data-dir': { type: 'string' },
+  name: { type: 'string' },
+  status: { type: 'boolean' },
   'no-rate-limit': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -86,13 +94,13 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
 
 class UsageError extends Error {}
 
-function parseCommandLine(argv: string[]): { command: string; subcommand?: string; values: Values } {
+function parseCommandLine(argv: string[]): { command: string; args: string[]; values: Values } {
   try {
     const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
     const [command = 'serve', ...rest] = positionals;
-    const allowed = command === 'keys' ? 1 : 0;
+    const allowed = command === 'keys' ? 2 : 0;
     if (rest.length > allowed) throw new UsageError(`unexpected argument "${rest[allowed]}"`);
-    return { command, subcommand: rest[0], values };
+    return { command, args: rest, values };
   } catch (error) {
     if (error instanceof UsageError) throw error;
     throw new UsageError((error as Error).message);
@@ -115,6 +123,7 @@ function toFlags(values: Values, command: string): ConfigFlags {
     allowedHosts: values['allowed-hosts'],
     corsOrigins: values['cors-origins'],
     trustProxy: values['trust-proxy'],
+    dataDir: values['data-dir'],
     sandbox: values.sandbox,
     readOnly: values['read-only'],
     toolsets: values.toolsets,
@@ -136,12 +145,24 @@ function fail(message: string): never {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { command, subcommand, values } = parseCommandLine(argv);
+  const { command, args, values } = parseCommandLine(argv);
   if (values.help) return void process.stdout.write(HELP);
   if (values.version) return void process.stdout.write(`${VERSION}\n`);
-  if (command === 'keys') return runKeys(subcommand);
+  if (command === 'keys' && args[0] === 'generate') return runKeysGenerate();
   const config = loadConfig(toFlags(values, command));
   switch (command) {
+    case 'keys':
+      return withStore(config, (store, cli) =>
+        cli.runKeys(store, process.stdout, [...args, ...nameArgs(values)]),
+      );
+    case 'migrate':
+      return withStore(
+        config,
+        (store, cli) => cli.runMigrate(store, process.stdout, { status: values.status ?? false }),
+        {
+          migrate: !values.status,
+        },
+      );
     case 'serve':
       if (config.http.transport === 'http')
         return (await import('./transports/http/index.js')).runHttp(config);
@@ -153,9 +174,35 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-async function runKeys(subcommand: string | undefined): Promise<void> {
-  if (subcommand !== 'generate') throw new UsageError('usage: airtable-mcp-kit keys generate');
+async function runKeysGenerate(): Promise<void> {
   (await import('./transports/http/keys.js')).runKeysGenerate(process.stdout);
+}
+
+function nameArgs(values: Values): string[] {
+  return values.name === undefined ? [] : ['--name', values.name];
+}
+
+type StoreCli = typeof import('./store/cli.js');
+
+/** Open the configured store (SQLite or PostgreSQL), run a store command, exit with its code. */
+async function withStore(
+  config: Config,
+  run: (store: import('./store/types.js').Store, cli: StoreCli) => Promise<number> | number,
+  options: { migrate?: boolean } = {},
+): Promise<void> {
+  const [{ openStore }, cli] = await Promise.all([import('./store/index.js'), import('./store/cli.js')]);
+  const { dataDir, databaseUrl, poolSize } = config.store;
+  const store = await openStore({
+    databaseUrl,
+    poolSize,
+    ...(dataDir === ':memory:' ? { sqliteFile: ':memory:' } : { dataDir }),
+    migrate: options.migrate ?? true,
+  });
+  try {
+    process.exitCode = await run(store, cli);
+  } finally {
+    await store.close();
+  }
 }
 
 async function runSandbox(config: Config): Promise<void> {

@@ -108,6 +108,23 @@ export const ConfigSchema = z.object({
     metricsToken: z.string().min(1).optional(),
     shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
   }),
+  store: z.object({
+    /** SQLite data directory (default ~/.local/share/airtable-mcp-kit); ':memory:' keeps nothing. */
+    dataDir: z.string().min(1).optional(),
+    /** postgres://… to share state between replicas; without it, SQLite. */
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+    poolSize: z.coerce.number().int().min(1).max(200).default(10),
+    /** redis://… for what replicas share (rate limiter, cache, event store); without it, in-process equivalents. */
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .optional(),
+    /** Prefix of every Redis key, so several deployments can share one Redis. */
+    redisKeyPrefix: z.string().min(1).max(64).default('amk:'),
+  }),
   logLevel: z.enum(LOG_LEVELS).default('info'),
 });
 
@@ -142,6 +159,7 @@ export interface ConfigFlags {
   allowedHosts?: string;
   corsOrigins?: string;
   trustProxy?: string;
+  dataDir?: string;
   data?: string;
   seed?: string;
   token?: string;
@@ -209,6 +227,13 @@ function rawConfig(flags: ConfigFlags, env: Env): ConfigInput {
       metrics: env.METRICS_ENABLED,
       metricsToken: env.METRICS_TOKEN,
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    },
+    store: {
+      dataDir: flags.dataDir ?? env.DATA_DIR,
+      databaseUrl: env.DATABASE_URL,
+      poolSize: env.DB_POOL_SIZE,
+      redisUrl: env.REDIS_URL,
+      redisKeyPrefix: env.REDIS_KEY_PREFIX,
     },
     logLevel: flags.logLevel ?? env.LOG_LEVEL,
   } as ConfigInput;

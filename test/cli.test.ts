@@ -3,6 +3,9 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import pkg from '../package.json' with { type: 'json' };
 
@@ -81,6 +84,25 @@ describe('airtable-mcp-kit CLI', () => {
     const badBase = run([], { AIRTABLE_TOKEN: 'patX.y', AIRTABLE_BASE: 'app/../meta' });
     expect(badBase.status).toBe(2);
     expect(badBase.stderr).toContain('base id');
+  });
+
+  it('manages API keys and migrations in the store', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'amk-cli-'));
+    const env = { DATA_DIR: dataDir };
+    const status = run(['migrate', '--status'], env);
+    expect(status.status).toBe(0);
+    expect(status.stdout).toMatch(/001/);
+    const created = run(['keys', 'create', '--name', 'ci'], env);
+    expect(created.status).toBe(0);
+    const key = /pya_[0-9a-f]{64}/.exec(created.stdout)?.[0];
+    expect(key).toBeDefined();
+    const listed = run(['keys', 'list'], env);
+    expect(listed.stdout).toContain('ci');
+    expect(listed.stdout).not.toContain(key!);
+    expect(run(['keys', 'revoke', key!.slice(0, 10)], env).status).toBe(0);
+    expect(run(['keys', 'revoke', 'pya_000000'], env).status).toBe(1);
+    expect(run(['keys', 'frobnicate'], env).status).toBe(2);
+    expect(run(['keys', 'generate']).stdout.trim()).toMatch(/^pya_[0-9a-f]{64}$/);
   });
 
   it('writes only JSON-RPC to stdout and exits 0 when stdin closes', async () => {

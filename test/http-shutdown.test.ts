@@ -26,7 +26,10 @@ describe('HTTP shutdown', () => {
     const child = spawn(
       process.execPath,
       ['dist/cli.js', '--transport', 'http', '--port', String(port), '--sandbox', '--no-rate-limit'],
-      { env: { ...process.env, API_KEY: KEY, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        env: { ...process.env, API_KEY: KEY, LOG_LEVEL: 'info', DATA_DIR: ':memory:' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     let stderr = '';
     const sandboxUrl = await new Promise<string>((resolve, reject) => {

@@ -24,7 +24,7 @@ const INIT = {
 async function start(flags: ConfigFlags = {}, env: Record<string, string> = {}): Promise<HttpServerHandle> {
   const config = loadConfig(
     { sandbox: true, rateLimit: false, transport: 'http', httpPort: '0', ...flags },
-    { API_KEY: KEY, RATE_LIMIT_RPM: '0', ...env },
+    { API_KEY: KEY, RATE_LIMIT_RPM: '0', DATA_DIR: ':memory:', ...env },
   );
   return startHttpServer(config, silentLogger());
 }
@@ -225,7 +225,10 @@ describe('HTTP server limits', () => {
   });
 
   it('refuses to listen on all interfaces without an API key unless --no-auth', async () => {
-    const open = loadConfig({ sandbox: true, transport: 'http', httpPort: '0', httpHost: '0.0.0.0' }, {});
+    const open = loadConfig(
+      { sandbox: true, transport: 'http', httpPort: '0', httpHost: '0.0.0.0' },
+      { DATA_DIR: ':memory:' },
+    );
     await expect(startHttpServer(open, silentLogger())).rejects.toThrow(/without an API key.*--no-auth/);
   });
 });

@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { type AirtableClient, AirtableError } from '../airtable/index.js';
-import type { FieldSchema, TableSchema } from '../airtable/types.js';
+import type { BaseInfo, FieldSchema, TableSchema } from '../airtable/types.js';
 import { ToolInputError } from './errors.js';
 
 export interface ToolContext {
@@ -38,41 +38,93 @@ export function resolveBaseId(ctx: Pick<ToolContext, 'defaultBase'>, baseId: str
   return id;
 }
 
-interface CachedSchema {
-  tables: TableSchema[];
+interface Cached<T> {
+  value: T;
   fetchedAt: number;
 }
 
+/** What SchemaCache needs of a cache shared between replicas (Redis in server mode). */
+export interface SharedCache {
+  get<T>(key: string): Promise<T | undefined>;
+  set(key: string, value: unknown, ttlMs: number): Promise<void>;
+  invalidate(key: string): Promise<void>;
+}
+
+export interface SchemaCacheOptions {
+  /** How long this process trusts what it fetched; default 60 s. */
+  ttlMs?: number;
+  /** A cache shared by replicas, consulted before Airtable. */
+  shared?: SharedCache;
+  /** How long the shared cache keeps a schema or base list; default 5 minutes. */
+  sharedTtlMs?: number;
+  /** Told when this process changed a base's schema, so other replicas can forget theirs (pub/sub). */
+  onInvalidate?: (baseId: string) => void;
+}
+
+const BASES_KEY = 'bases';
+const schemaKey = (baseId: string) => `schema:${baseId}`;
+
 /**
- * Base schemas, cached briefly so that resolving a table name or checking
- * field types does not cost a request on every call. A miss refreshes once
- * before reporting "unknown", so tables created elsewhere are found.
+ * Base schemas and the base list, cached so that resolving a table name or
+ * checking field types does not cost a request on every call: first in this
+ * process, then in the shared cache, then from Airtable. A miss refreshes
+ * once before reporting "unknown", so tables created elsewhere are found.
  */
 export class SchemaCache {
-  private readonly entries = new Map<string, CachedSchema>();
-  private readonly inflight = new Map<string, Promise<TableSchema[]>>();
+  private readonly local = new Map<string, Cached<unknown>>();
+  private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly ttlMs: number;
 
   constructor(
     private readonly client: AirtableClient,
-    private readonly ttlMs = 60_000,
-  ) {}
-
-  async tables(baseId: string, signal?: AbortSignal, fresh = false): Promise<TableSchema[]> {
-    const cached = this.entries.get(baseId);
-    if (!fresh && cached && Date.now() - cached.fetchedAt < this.ttlMs) return cached.tables;
-    let pending = this.inflight.get(baseId);
-    if (!pending) {
-      pending = this.client.getBaseSchema(baseId, { signal }).finally(() => this.inflight.delete(baseId));
-      this.inflight.set(baseId, pending);
-    }
-    const tables = await pending;
-    this.entries.set(baseId, { tables, fetchedAt: Date.now() });
-    return tables;
+    private readonly options: SchemaCacheOptions = {},
+  ) {
+    this.ttlMs = options.ttlMs ?? 60_000;
   }
 
-  /** Forget a base's schema after this server changed it. */
+  tables(baseId: string, signal?: AbortSignal, fresh = false): Promise<TableSchema[]> {
+    return this.cached(schemaKey(baseId), fresh, () => this.client.getBaseSchema(baseId, { signal }));
+  }
+
+  bases(signal?: AbortSignal): Promise<BaseInfo[]> {
+    return this.cached(BASES_KEY, false, () => this.client.listBases({ signal }));
+  }
+
+  /** Forget a base's schema after this server changed it, here, in the shared cache and on other replicas. */
   invalidate(baseId: string): void {
-    this.entries.delete(baseId);
+    this.forget(baseId);
+    this.local.delete(BASES_KEY);
+    void this.options.shared?.invalidate(schemaKey(baseId)).catch(() => {});
+    this.options.onInvalidate?.(baseId);
+  }
+
+  /** Forget a base's schema in this process only (another replica changed it). */
+  forget(baseId: string): void {
+    this.local.delete(schemaKey(baseId));
+  }
+
+  private async cached<T>(key: string, fresh: boolean, fetch: () => Promise<T>): Promise<T> {
+    const hit = this.local.get(key);
+    if (!fresh && hit && Date.now() - hit.fetchedAt < this.ttlMs) return hit.value as T;
+    let pending = this.inflight.get(key) as Promise<T> | undefined;
+    if (!pending) {
+      pending = this.load(key, fresh, fetch).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+    }
+    const value = await pending;
+    this.local.set(key, { value, fetchedAt: Date.now() });
+    return value;
+  }
+
+  private async load<T>(key: string, fresh: boolean, fetch: () => Promise<T>): Promise<T> {
+    const { shared } = this.options;
+    if (shared && !fresh) {
+      const value = await shared.get<T>(key).catch(() => undefined);
+      if (value !== undefined) return value;
+    }
+    const value = await fetch();
+    await shared?.set(key, value, this.options.sharedTtlMs ?? 300_000).catch(() => {});
+    return value;
   }
 
   /** A table by id or name (exact, then case-insensitive); ToolInputError listing the tables if none. */

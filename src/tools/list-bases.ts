@@ -14,7 +14,7 @@ export const listBases = defineTool({
     truncated: z.boolean(),
   },
   async run(_args, ctx) {
-    const all = await ctx.client.listBases({ signal: ctx.signal });
+    const all = await ctx.schemas.bases(ctx.signal);
     const line = (b: (typeof all)[number]) => `${b.id} ${b.name} (${b.permissionLevel})`;
     const { count, truncated } = fitToBudget(all, line, ctx.maxResponseChars);
     const bases = all.slice(0, count);

@@ -62,11 +62,15 @@ function rule(perSecond: number) {
  * Airtable's limits (5/s per base, 50/s per token) unless configured. A sandbox started with its limits off
  * has nothing to protect, so the client does not throttle either.
  */
-export function limiterFor(config: Config): RateLimiter {
+export function limitRules(config: Config) {
   const unthrottled = config.sandbox.enabled && !config.sandbox.rateLimit;
   const baseRps = config.airtable.baseRps ?? (unthrottled ? 0 : 5);
   const tokenRps = config.airtable.tokenRps ?? (unthrottled ? 0 : 50);
-  return createMemoryLimiter({ perBase: rule(baseRps), perToken: rule(tokenRps) });
+  return { perBase: rule(baseRps), perToken: rule(tokenRps) };
+}
+
+export function limiterFor(config: Config): RateLimiter {
+  return createMemoryLimiter(limitRules(config));
 }
 
 export function clientFor(config: Config, target: AirtableTarget, logger: Logger): AirtableClient {

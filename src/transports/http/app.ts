@@ -6,14 +6,15 @@
  * need an API key, stay under the rate limit and the body size limit.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler, Router } from 'express';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
-import { apiKeyAuth } from './auth.js';
+import { type ApiKeyAuthOptions, apiKeyAuth } from './auth.js';
 import { cors, hostAndOriginGuard } from './guard.js';
 import type { HealthMonitor } from './health.js';
 import { jsonBody, requestRateLimit, securityHeaders } from './limits.js';
-import { mcpRoutes } from './mcp-routes.js';
+import { type McpServerContext, mcpRoutes } from './mcp-routes.js';
 import type { Metrics } from './metrics.js';
 import { requestLog } from './request-log.js';
 import type { SessionRegistry } from './sessions.js';
@@ -22,8 +23,10 @@ export interface HttpAppOptions {
   http: Config['http'];
   /** Hosts the Host header may name (already resolved from config and the bind address). */
   allowedHosts: readonly string[];
-  apiKeys: readonly string[];
-  createMcpServer: () => McpServer;
+  /** API key checking; undefined serves without authentication. */
+  auth?: ApiKeyAuthOptions;
+  createMcpServer: (context: McpServerContext) => McpServer;
+  eventStores?: { forSession(sessionId: string): EventStore };
   registry: SessionRegistry;
   health: HealthMonitor;
   metrics?: Metrics;
@@ -80,7 +83,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   if (options.metrics && http.metrics)
     router.get('/metrics', options.metrics.handler({ token: http.metricsToken }));
 
-  if (options.apiKeys.length) router.use(apiKeyAuth({ keys: options.apiKeys }));
+  if (options.auth) router.use(apiKeyAuth(options.auth));
   router.use(requestRateLimit({ rpm: http.rateLimitRpm }));
   router.use(countInflight(options.inflight));
   router.use(...jsonBody(http.maxBodyBytes));
@@ -88,6 +91,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
     mcpRoutes({
       registry: options.registry,
       createMcpServer: options.createMcpServer,
+      eventStores: options.eventStores,
       stateless: http.stateless,
       basePath: http.basePath,
       logger,

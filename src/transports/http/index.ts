@@ -3,22 +3,27 @@
  * `startHttpServer` is the library/test entry; `runHttp` adds signals and
  * graceful shutdown for the CLI.
  */
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AirtableClient } from '../../airtable/index.js';
 import { type Config, ConfigError } from '../../config.js';
 import { createLogger, type Logger } from '../../logger.js';
-import { createServer } from '../../server.js';
+import { createServer, type ToolCallEvent } from '../../server.js';
+import type { Store } from '../../store/types.js';
 import { SchemaCache } from '../../tools/context.js';
 import { VERSION } from '../../version.js';
-import { limiterFor, resolveTarget } from '../stdio.js';
+import { resolveTarget } from '../stdio.js';
 import { createHttpApp } from './app.js';
+import type { ApiKeyAuthOptions } from './auth.js';
 import { isLoopbackAddress, loopbackHosts } from './guard.js';
 import { airtableCheck, HealthMonitor } from './health.js';
 import { loadApiKeys } from './keys.js';
+import type { McpServerContext } from './mcp-routes.js';
 import { Metrics } from './metrics.js';
-import { SessionRegistry } from './sessions.js';
+import { type Session, SessionRegistry } from './sessions.js';
+import { openServerState, type ServerState } from './state.js';
 
 export interface HttpServerHandle {
   /** Origin plus base path, e.g. http://127.0.0.1:8001 (append /mcp or /sse). */
@@ -27,6 +32,7 @@ export interface HttpServerHandle {
   registry: SessionRegistry;
   metrics: Metrics;
   health: HealthMonitor;
+  store: Store;
   /** Stop accepting, let in-flight requests finish within graceMs, close every session. */
   close(graceMs?: number): Promise<void>;
 }
@@ -53,44 +59,128 @@ export function resolveAllowedHosts(
   return ['*'];
 }
 
-function resolveApiKeys(http: Config['http']): string[] {
+/**
+ * How requests authenticate: keys from the environment or a keys file, and
+ * keys created in the store (`keys create`). With neither, only a loopback
+ * listener may serve, or one started with an explicit --no-auth.
+ */
+async function authFor(http: Config['http'], store: Store): Promise<ApiKeyAuthOptions | undefined> {
+  let keys: string[];
   try {
-    const keys = loadApiKeys({ apiKey: http.apiKey, apiKeys: http.apiKeys, keysFile: http.keysFile });
-    if (!keys.length && !http.noAuth && !isLoopbackAddress(http.host)) {
-      throw new Error(
-        `refusing to listen on ${http.host} without an API key: set API_KEY / API_KEYS / API_KEYS_FILE (create one with "airtable-mcp-kit keys generate"), or pass --no-auth to serve without authentication`,
-      );
-    }
-    return keys;
+    keys = loadApiKeys({ apiKey: http.apiKey, apiKeys: http.apiKeys, keysFile: http.keysFile });
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
+  const stored = (await store.listApiKeys()).filter((k) => !k.revokedAt).length;
+  if (keys.length || stored) {
+    return { keys, verify: async (key) => (await store.verifyApiKey(key))?.id };
+  }
+  if (!http.noAuth && !isLoopbackAddress(http.host)) {
+    throw new ConfigError(
+      `refusing to listen on ${http.host} without an API key: set API_KEY / API_KEYS / API_KEYS_FILE (create one with "airtable-mcp-kit keys create --name NAME" or "keys generate"), or pass --no-auth to serve without authentication`,
+    );
+  }
+  return undefined;
+}
+
+/** Schema changes made through one replica make every replica forget its cached copy. */
+function sharedSchemaCache(client: AirtableClient, state: ServerState): SchemaCache {
+  const self = randomUUID();
+  const cache: SchemaCache = new SchemaCache(client, {
+    shared: state.cache,
+    onInvalidate: (baseId) =>
+      void state.pubsub.publish('schema-invalidated', { baseId, from: self }).catch(() => {}),
+  });
+  void state.pubsub.subscribe('schema-invalidated', (message) => {
+    const { baseId, from } = message as { baseId?: string; from?: string };
+    if (baseId && from !== self) cache.forget(baseId);
+  });
+  return cache;
+}
+
+function usageRecorder(state: ServerState, metrics: Metrics, context: McpServerContext) {
+  return (event: ToolCallEvent) => {
+    metrics.observeToolCall(event);
+    state.usage.record({
+      at: new Date().toISOString(),
+      tool: event.tool,
+      outcome: event.outcome,
+      durationMs: Math.round(event.durationMs),
+      keyId: context.keyId ?? null,
+      sessionId: context.sessionId() ?? null,
+    });
+  };
+}
+
+function persistSessions(state: ServerState, logger: Logger) {
+  const warn = (error: unknown) => logger.debug({ err: error }, 'session record not written');
+  return {
+    onOpen: (session: Session) => {
+      const now = new Date().toISOString();
+      void state.store
+        .saveSession({
+          id: session.id,
+          keyId: session.keyId ?? null,
+          transport: session.kind,
+          createdAt: now,
+          lastSeenAt: now,
+          closedAt: null,
+        })
+        .catch(warn);
+    },
+    onClose: (id: string) => void state.store.closeSession(id, new Date().toISOString()).catch(warn),
+  };
 }
 
 export async function startHttpServer(
   config: Config,
   logger: Logger = createLogger(config.logLevel),
 ): Promise<HttpServerHandle> {
-  const { http } = config;
-  const apiKeys = resolveApiKeys(http);
-  const target = await resolveTarget(config);
   const metrics = new Metrics();
+  const state = await openServerState(config, logger, metrics);
+  try {
+    return await serve(config, logger, metrics, state);
+  } catch (error) {
+    await state.close();
+    throw error;
+  }
+}
+
+async function serve(
+  config: Config,
+  logger: Logger,
+  metrics: Metrics,
+  state: ServerState,
+): Promise<HttpServerHandle> {
+  const { http } = config;
+  const auth = await authFor(http, state.store);
+  const target = await resolveTarget(config);
   // One client for every session: they share the token's rate limits and the schema cache.
   const client = new AirtableClient({
     token: target.token,
     baseUrl: target.baseUrl,
     timeoutMs: config.airtable.timeoutMs,
     maxRetries: config.airtable.maxRetries,
-    limiter: limiterFor(config),
+    limiter: state.limiter,
     onEvent: (event) => metrics.observeAirtable(event),
   });
-  const schemaCache = new SchemaCache(client);
-  const registry = new SessionRegistry({ maxSessions: http.maxSessions, idleMs: http.sessionIdleMs, logger });
+  const schemaCache = sharedSchemaCache(client, state);
+  const registry = new SessionRegistry({
+    maxSessions: http.maxSessions,
+    idleMs: http.sessionIdleMs,
+    logger,
+    ...persistSessions(state, logger),
+  });
   const inflight = { count: 0 };
-  const health = new HealthMonitor({ version: VERSION, components: [airtableCheck(client)] });
+  const health = new HealthMonitor({
+    version: VERSION,
+    components: [airtableCheck(client), ...state.components],
+  });
   metrics.trackSessions(() => registry.counts());
+  // Report Redis going away or coming back now, not at the next scheduled check.
+  state.redis?.onStatusChange(() => void health.checkNow());
 
-  const createMcpServer = () =>
+  const createMcpServer = (context: McpServerContext) =>
     createServer({
       client,
       schemaCache,
@@ -99,15 +189,16 @@ export async function startHttpServer(
       toolsets: config.tools.toolsets,
       maxResponseTokens: config.tools.maxResponseTokens,
       logger,
-      onToolCall: (event) => metrics.observeToolCall(event),
+      onToolCall: usageRecorder(state, metrics, context),
     });
 
   const server = await listen(http.host, http.port, (port) =>
     createHttpApp({
       http,
-      allowedHosts: resolveAllowedHosts(http, port, apiKeys.length > 0, logger),
-      apiKeys,
+      allowedHosts: resolveAllowedHosts(http, port, auth !== undefined, logger),
+      auth,
       createMcpServer,
+      eventStores: http.stateless ? undefined : state.eventStores,
       registry,
       health,
       metrics,
@@ -121,18 +212,18 @@ export async function startHttpServer(
   const host = http.host.includes(':') ? `[${http.host}]` : http.host;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}${http.basePath}`;
   logger.info(
-    { url, stateless: http.stateless, auth: apiKeys.length > 0, sandbox: target.sandbox?.url },
+    { url, stateless: http.stateless, auth: auth !== undefined, sandbox: target.sandbox?.url },
     'listening',
   );
 
   let closed: Promise<void> | undefined;
   const close = (graceMs = http.shutdownGraceMs) => {
-    closed ??= shutdown({ server, registry, inflight, health, logger, graceMs }).finally(() =>
-      target.sandbox?.stop(),
-    );
+    closed ??= shutdown({ server, registry, inflight, health, logger, graceMs })
+      .then(() => state.close())
+      .finally(() => target.sandbox?.stop());
     return closed;
   };
-  return { url, port, registry, metrics, health, close };
+  return { url, port, registry, metrics, health, store: state.store, close };
 }
 
 /** Bind first (the app needs the real port for its Host allow-list), then attach the app. */

@@ -6,15 +6,31 @@
 import { randomUUID } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {
+  type EventStore,
+  StreamableHTTPServerTransport,
+} from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { type Request, type Response, Router } from 'express';
 import type { Logger } from '../../logger.js';
 import type { Session, SessionKind, SessionRegistry } from './sessions.js';
 
+/** Who a server is built for: usage records carry the key and session. */
+export interface McpServerContext {
+  keyId?: string;
+  sessionId: () => string | undefined;
+}
+
 export interface McpRoutesOptions {
   registry: SessionRegistry;
-  createMcpServer: () => McpServer;
+  createMcpServer: (context: McpServerContext) => McpServer;
+  /**
+   * Keeps a session's stream events so a client reconnecting with Last-Event-ID
+   * resumes it. Every session gets its own view: the SDK names every session's
+   * standalone stream alike, so a shared store would replay one session's
+   * events to another.
+   */
+  eventStores?: { forSession(sessionId: string): EventStore };
   stateless: boolean;
   /** Prefix the SSE transport puts in its `endpoint` event, e.g. '/airtable'. */
   basePath: string;
@@ -113,10 +129,12 @@ async function handleStreamablePost(options: McpRoutesOptions, req: Request, res
 
 async function openStreamableSession(options: McpRoutesOptions, req: Request, res: Response): Promise<void> {
   const { registry } = options;
-  const server = options.createMcpServer();
   const keyId = res.locals.keyId as string | undefined;
+  const sessionId = randomUUID();
+  const server = options.createMcpServer({ keyId, sessionId: () => transport.sessionId });
   const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-    sessionIdGenerator: () => randomUUID(),
+    sessionIdGenerator: () => sessionId,
+    eventStore: options.eventStores?.forSession(sessionId),
     onsessioninitialized: (sessionId) => {
       registry.add({ id: sessionId, kind: 'streamable', transport, server, keyId });
     },
@@ -148,7 +166,7 @@ async function handleStreamableSession(
 
 /** Stateless: a new server and transport for every request, closed when the response ends. */
 async function handleStateless(options: McpRoutesOptions, req: Request, res: Response): Promise<void> {
-  const server = options.createMcpServer();
+  const server = options.createMcpServer({ keyId: res.locals.keyId, sessionId: () => undefined });
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
   res.once('close', () => {
     void transport.close().catch(() => {});
@@ -164,7 +182,7 @@ async function openSseSession(options: McpRoutesOptions, _req: Request, res: Res
   // nginx and similar proxies buffer event streams unless told not to.
   res.setHeader('X-Accel-Buffering', 'no');
   const transport = new SSEServerTransport(`${options.basePath}/messages`, res);
-  const server = options.createMcpServer();
+  const server = options.createMcpServer({ keyId: res.locals.keyId, sessionId: () => transport.sessionId });
   const keepAlive = setInterval(() => {
     if (!res.writableEnded) res.write(': ping\n\n');
   }, options.sseKeepAliveMs ?? 15_000);

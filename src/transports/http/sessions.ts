@@ -29,6 +29,9 @@ export interface SessionRegistryOptions {
   maxSessions: number;
   idleMs: number;
   logger: Logger;
+  /** Told about sessions opening and closing (to persist them). */
+  onOpen?: (session: Session) => void;
+  onClose?: (id: string) => void;
 }
 
 export class SessionRegistry {
@@ -60,6 +63,7 @@ export class SessionRegistry {
     const entry = { ...session, lastSeen: Date.now(), inflight: 0 };
     this.#sessions.set(session.id, entry);
     this.options.logger.debug({ session: session.id, kind: session.kind }, 'session opened');
+    this.options.onOpen?.(entry);
     return entry;
   }
 
@@ -78,7 +82,9 @@ export class SessionRegistry {
 
   /** Forget a session whose transport already closed (its onclose fired). */
   forget(id: string): void {
-    if (this.#sessions.delete(id)) this.options.logger.debug({ session: id }, 'session closed');
+    if (!this.#sessions.delete(id)) return;
+    this.options.logger.debug({ session: id }, 'session closed');
+    this.options.onClose?.(id);
   }
 
   /** Close a session's transport and server and forget it. Safe to call twice. */
@@ -91,8 +97,10 @@ export class SessionRegistry {
       await session.server.close().catch(() => {});
     } finally {
       this.#closing.delete(id);
-      this.#sessions.delete(id);
-      this.options.logger.debug({ session: id, reason }, 'session closed');
+      if (this.#sessions.delete(id)) {
+        this.options.logger.debug({ session: id, reason }, 'session closed');
+        this.options.onClose?.(id);
+      }
     }
   }
 

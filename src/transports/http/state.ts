@@ -1,0 +1,126 @@
+/**
+ * Server mode: the state a hosted server keeps beyond one request. A single
+ * process needs only a SQLite file; replicas share PostgreSQL (DATABASE_URL)
+ * and Redis (REDIS_URL). Without Redis, in-process equivalents serve, and
+ * while Redis is unreachable they stand in for it.
+ */
+import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { Gauge } from 'prom-client';
+import type { RateLimiter } from '../../airtable/index.js';
+import type { Config } from '../../config.js';
+import type { Logger } from '../../logger.js';
+import {
+  createMemoryCache,
+  createMemoryPubSub,
+  createRedisCache,
+  createRedisLimiter,
+  createRedisPubSub,
+  MemoryEventStore,
+  type PubSub,
+  RedisEventStore,
+  type ResponseCache,
+  SharedRedis,
+} from '../../redis/index.js';
+import { openStore } from '../../store/index.js';
+import type { Store } from '../../store/types.js';
+import { limiterFor, limitRules } from '../stdio.js';
+import type { ComponentCheck } from './health.js';
+import type { Metrics } from './metrics.js';
+import { UsageRecorder } from './usage.js';
+
+export interface ServerState {
+  store: Store;
+  redis?: SharedRedis;
+  limiter: RateLimiter;
+  cache: ResponseCache;
+  /** Per-session event stores (see McpRoutesOptions.eventStores). */
+  eventStores: { forSession(sessionId: string): EventStore };
+  pubsub: PubSub;
+  usage: UsageRecorder;
+  /** Health checks of storage (critical: nothing authenticates without it) and Redis (degraded: fallbacks serve). */
+  components: ComponentCheck[];
+  close(): Promise<void>;
+}
+
+function storeOptions(config: Config) {
+  const { dataDir, databaseUrl, poolSize } = config.store;
+  if (databaseUrl) return { databaseUrl, poolSize };
+  return dataDir === ':memory:' ? { sqliteFile: ':memory:' } : { dataDir };
+}
+
+async function sharedParts(config: Config, logger: Logger) {
+  const { redisUrl } = config.store;
+  if (!redisUrl) {
+    return {
+      limiter: limiterFor(config),
+      cache: createMemoryCache(),
+      eventStores: new MemoryEventStore(),
+      pubsub: createMemoryPubSub(),
+    };
+  }
+  const redis = new SharedRedis({ url: redisUrl, logger, keyPrefix: config.store.redisKeyPrefix });
+  await redis.connect();
+  return {
+    redis,
+    limiter: createRedisLimiter({ redis, ...limitRules(config) }),
+    cache: createRedisCache({ redis }),
+    eventStores: new RedisEventStore(redis),
+    pubsub: createRedisPubSub(redis),
+  };
+}
+
+function registerGauges(metrics: Metrics, redis: SharedRedis | undefined, limiter: RateLimiter): void {
+  if (!redis) return;
+  new Gauge({
+    name: 'airtable_mcp_redis_up',
+    help: '1 when Redis is reachable, 0 while the in-process fallbacks serve',
+    registers: [metrics.registry],
+    collect() {
+      this.set(redis.status === 'ok' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'airtable_mcp_rate_limiter_fallback',
+    help: '1 while the Airtable rate limiter runs in-process because Redis is unreachable',
+    registers: [metrics.registry],
+    collect() {
+      this.set((limiter as { usingFallback?: boolean }).usingFallback ? 1 : 0);
+    },
+  });
+}
+
+export async function openServerState(
+  config: Config,
+  logger: Logger,
+  metrics: Metrics,
+): Promise<ServerState> {
+  const store = await openStore(storeOptions(config));
+  const parts = await sharedParts(config, logger).catch(async (error) => {
+    await store.close();
+    throw error;
+  });
+  registerGauges(metrics, parts.redis, parts.limiter);
+  const usage = new UsageRecorder({ store, logger });
+  usage.start();
+  const components: ComponentCheck[] = [{ name: 'storage', critical: true, check: () => store.ping() }];
+  if (parts.redis) {
+    const redis = parts.redis;
+    components.push({ name: 'redis', critical: false, check: (signal) => redis.ping(signal) });
+  }
+  logger.info(
+    { storage: `${store.dialect} ${store.location}`, redis: Boolean(parts.redis) },
+    'server state ready',
+  );
+  return {
+    store,
+    ...parts,
+    usage,
+    components,
+    async close() {
+      await usage.stop().catch(() => {});
+      await parts.pubsub.close().catch(() => {});
+      await parts.redis?.close().catch(() => {});
+      await store.close().catch(() => {});
+    },
+  };
+}
