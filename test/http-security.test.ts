@@ -227,8 +227,32 @@ describe('apiKeyAuth', () => {
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/^Missing/);
   });
 
+  it('accepts keys the store knows, and answers 503 when the store cannot be asked', async () => {
+    const stored = `pya_${'d4'.repeat(32)}`;
+    let storeUp = true;
+    const verify = async (key: string) => {
+      if (!storeUp) throw new Error('database unreachable');
+      return key === stored ? 'key_stored' : undefined;
+    };
+    const app = express();
+    app.use(apiKeyAuth({ keys: [], verify }), echo);
+    const server = await serve(app);
+    try {
+      const ok = await fetch(server.url, { headers: { 'X-API-Key': stored } });
+      expect(ok.status).toBe(200);
+      expect(((await ok.json()) as { keyId: string }).keyId).toBe('key_stored');
+      expect((await fetch(server.url, { headers: { 'X-API-Key': KEY_A } })).status).toBe(401);
+      storeUp = false;
+      const down = await fetch(server.url, { headers: { 'X-API-Key': stored } });
+      expect(down.status).toBe(503);
+      expect(down.headers.get('retry-after')).toBe('5');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('refuses an empty key list and honours a custom realm', async () => {
-    expect(() => apiKeyAuth({ keys: [] })).toThrow(/at least one/);
+    expect(() => apiKeyAuth({ keys: [] })).toThrow(/needs API keys or a key store/);
     const app = express();
     app.use(apiKeyAuth({ keys: [KEY_A], realm: 'my "realm"' }), echo);
     const custom = await serve(app);
