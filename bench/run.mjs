@@ -234,7 +234,7 @@ async function httpThroughput(sessions = 50) {
     true,
     'queueing included',
   );
-  const steady = await driveSessions(url, ids, 40, 250);
+  const steady = await driveSessions(url, ids, 60, 250);
   const p99 = quantile(steady.times, 0.99);
   const offered = `${sessions} sessions x 4 calls/s = ${sessions * 4} calls/s offered`;
   record('HTTP get_records p50 at steady load', round(median(steady.times), 2), 'ms', '', true, offered);

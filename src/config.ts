@@ -107,6 +107,13 @@ export const ConfigSchema = z.object({
     metrics: booleanish.default(true),
     metricsToken: z.string().min(1).optional(),
     shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
+    /**
+     * How long a session's stream events are kept so a client that lost its
+     * connection can resume with Last-Event-ID. Every message of every stream
+     * (tool results included) is kept that long, so this bounds the memory
+     * (or Redis) the event store uses; 0 turns resumability off.
+     */
+    streamResumeSeconds: z.coerce.number().int().min(0).max(86_400).default(300),
   }),
   store: z.object({
     /** SQLite data directory (default ~/.local/share/airtable-mcp-kit); ':memory:' keeps nothing. */
@@ -227,6 +234,7 @@ function rawConfig(flags: ConfigFlags, env: Env): ConfigInput {
       metrics: env.METRICS_ENABLED,
       metricsToken: env.METRICS_TOKEN,
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+      streamResumeSeconds: env.STREAM_RESUME_SECONDS,
     },
     store: {
       dataDir: flags.dataDir ?? env.DATA_DIR,

@@ -198,7 +198,7 @@ async function serve(
       allowedHosts: resolveAllowedHosts(http, port, auth !== undefined, logger),
       auth,
       createMcpServer,
-      eventStores: http.stateless ? undefined : state.eventStores,
+      eventStores: http.stateless || !http.streamResumeSeconds ? undefined : state.eventStores,
       registry,
       health,
       metrics,

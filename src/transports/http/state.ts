@@ -54,7 +54,7 @@ async function sharedParts(config: Config, logger: Logger) {
     return {
       limiter: limiterFor(config),
       cache: createMemoryCache(),
-      eventStores: new MemoryEventStore(),
+      eventStores: new MemoryEventStore({ ttlSeconds: config.http.streamResumeSeconds }),
       pubsub: createMemoryPubSub(),
     };
   }
@@ -64,7 +64,7 @@ async function sharedParts(config: Config, logger: Logger) {
     redis,
     limiter: createRedisLimiter({ redis, ...limitRules(config) }),
     cache: createRedisCache({ redis }),
-    eventStores: new RedisEventStore(redis),
+    eventStores: new RedisEventStore(redis, { ttlSeconds: config.http.streamResumeSeconds }),
     pubsub: createRedisPubSub(redis),
   };
 }
