@@ -3,12 +3,12 @@
 //   npm run bench            (builds first)
 // Every figure is measured here, against the built CLI and the sandbox over loopback HTTP.
 import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { startSandbox } from 'airtable-mcp-kit';
+import { spawnHttpCli } from './http-cli.mjs';
 import { callTool, closeAgent, openSession } from './http-load.mjs';
 
 const CLI = 'dist/cli.js';
@@ -145,48 +145,6 @@ async function batchCreate(count = 1000) {
   await sandbox.stop();
 }
 
-/** Free loopback port for a child server. */
-async function freePort() {
-  const { createServer } = await import('node:net');
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-/** The built CLI in HTTP mode against its in-process sandbox, nothing throttled. */
-async function spawnHttpServer() {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      '--transport',
-      'http',
-      '--port',
-      String(port),
-      '--sandbox',
-      '--no-rate-limit',
-      '--log-level',
-      'warn',
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, RATE_LIMIT_RPM: '0', DATA_DIR: ':memory:' },
-    },
-  );
-  await new Promise((resolve, reject) => {
-    let stderr = '';
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-      if (stderr.includes('MCP over HTTP')) resolve();
-    });
-    child.once('exit', () => reject(new Error(stderr)));
-  });
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
-}
-
 /** Latencies of `perSession` calls from each session, back to back (closed loop) or every `intervalMs` (open loop). */
 async function driveSessions(url, ids, perSession, intervalMs) {
   const args = { table_id: 'Tasks', max_records: 20 };
@@ -218,7 +176,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * 250 ms (200 calls/s offered), the condition for the p99 target.
  */
 async function httpThroughput(sessions = 50) {
-  const server = await spawnHttpServer();
+  const server = await spawnHttpCli();
   const url = `${server.url}/mcp`;
   const ids = await Promise.all(Array.from({ length: sessions }, () => openSession(url)));
   await driveSessions(url, ids, 5, 0); // warm-up

@@ -3,52 +3,13 @@
 //   npm run conformance
 // The suite needs Node >= 22; npx brings node@22 from the npm registry without touching the system Node.
 // Reports go to conformance/results/<suite>/; a summary to conformance/results/summary.json.
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { spawnHttpCli } from '../bench/http-cli.mjs';
 
 const STABLE = '@modelcontextprotocol/conformance@0.1.16';
 const ALPHA = '@modelcontextprotocol/conformance@0.2.0-alpha.12';
 const RESULTS = 'conformance/results';
-
-async function freePort() {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-async function startServer(port) {
-  const child = spawn(
-    process.execPath,
-    [
-      'dist/cli.js',
-      '--transport',
-      'http',
-      '--port',
-      String(port),
-      '--sandbox',
-      '--no-rate-limit',
-      '--log-level',
-      'warn',
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, RATE_LIMIT_RPM: '0', DATA_DIR: ':memory:' },
-    },
-  );
-  let stderr = '';
-  await new Promise((resolve, reject) => {
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-      if (stderr.includes('MCP over HTTP')) resolve();
-    });
-    child.once('exit', () => reject(new Error(`server exited:\n${stderr}`)));
-  });
-  return child;
-}
 
 function runSuite(name, pkg, args) {
   const out = `${RESULTS}/${name}`;
@@ -60,9 +21,8 @@ function runSuite(name, pkg, args) {
 
 rmSync(RESULTS, { recursive: true, force: true });
 mkdirSync(RESULTS, { recursive: true });
-const port = await freePort();
-const server = await startServer(port);
-const url = `http://127.0.0.1:${port}/mcp`;
+const server = await spawnHttpCli();
+const url = `${server.url}/mcp`;
 const runs = [];
 try {
   runs.push(runSuite('stable', STABLE, ['--url', url, '--expected-failures', 'conformance/baseline.yml']));
@@ -70,7 +30,7 @@ try {
     runSuite('alpha-session-lifecycle', ALPHA, ['--url', url, '--scenario', 'server-session-lifecycle']),
   );
 } finally {
-  server.kill('SIGTERM');
+  server.stop();
 }
 writeFileSync(
   `${RESULTS}/summary.json`,

@@ -6,7 +6,6 @@
  * same suites without Redis.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
@@ -27,6 +26,7 @@ import {
   type ResponseCache,
   SharedRedis,
 } from '../src/redis/index.js';
+import { freePort } from './helpers/ports.js';
 import { requireService } from './helpers/services.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 
@@ -137,14 +137,6 @@ function maxInAnyWindow(times: number[], windowMs: number): number {
     max = Math.max(max, j - i);
   }
   return max;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const logKey = (key: string) => `${PREFIX}rl:log:${key}`;

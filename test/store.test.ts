@@ -30,6 +30,7 @@ import {
 import { buildMigrations } from '../src/store/migrations/index.js';
 import { type Database, MIGRATION_LOCK_TABLE, MIGRATION_TABLE, STORE_TABLES } from '../src/store/schema.js';
 import { hashApiKey, keyId } from '../src/transports/http/keys.js';
+import { freePort } from './helpers/ports.js';
 import { requireService } from './helpers/services.js';
 
 const execFileAsync = promisify(execFile);
@@ -611,14 +612,6 @@ class TcpProxy {
       });
     }
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe.skipIf(pgStatus === false)('store: postgres availability', () => {
