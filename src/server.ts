@@ -9,7 +9,7 @@ import { AirtableClient, AirtableError } from './airtable/index.js';
 import { type Logger, silentLogger } from './logger.js';
 import { SchemaCache, type ToolContext } from './tools/context.js';
 import { annotationsFor, type DefinedTool, isWriteTool, type ToolResult } from './tools/define.js';
-import { ToolInputError } from './tools/errors.js';
+import { ToolFailure, ToolInputError } from './tools/errors.js';
 import { CHARS_PER_TOKEN } from './tools/format.js';
 import { ALL_TOOLS } from './tools/index.js';
 import { DEFAULT_TOOLSETS, type ToolsetName } from './tools/toolsets.js';
@@ -142,7 +142,7 @@ export function toErrorResult(toolName: string, error: unknown, logger: Logger):
 }
 
 function describeError(toolName: string, error: unknown, logger: Logger): string {
-  if (error instanceof ToolInputError) return error.message;
+  if (error instanceof ToolInputError || error instanceof ToolFailure) return error.message;
   if (error instanceof AirtableError) {
     const status = error.status ? `Airtable ${error.status} ${error.type}` : error.type;
     return `${error.message} (${status}). ${error.hint}`.trim();

@@ -10,7 +10,7 @@ import type { BatchResult, FailedOutcome, RecordOutcome } from '../airtable/inde
 import type { AirtableRecord } from '../airtable/types.js';
 import type { ToolContext } from './context.js';
 import type { ToolResult } from './define.js';
-import { ToolInputError } from './errors.js';
+import { ToolFailure, ToolInputError } from './errors.js';
 import { compactJson, fitToBudget, plural } from './format.js';
 import { failureSchema } from './schemas.js';
 
@@ -185,7 +185,10 @@ export function batchResult<C extends Record<string, number>, T extends BatchIte
       : []),
     ...items.kept.map(itemLine),
   ].join('\n');
-  if (!report.items.length && failures.length) throw new ToolInputError(text);
+  if (!report.items.length && failures.length) {
+    // Nothing was written for sure only when Airtable refused every record; otherwise the model must check first.
+    throw countUncertain(report.failed) ? new ToolFailure(text) : new ToolInputError(text);
+  }
   const truncated = keptFailures.length < failures.length || items.kept.length < report.items.length;
   const structured = {
     ...report.counts,
@@ -198,16 +201,38 @@ export function batchResult<C extends Record<string, number>, T extends BatchIte
   return { structured, text };
 }
 
+/** Error kinds that mean Airtable refused the request, so nothing of it was written. */
+const REFUSED_KINDS: ReadonlySet<string> = new Set([
+  'validation',
+  'not_found',
+  'forbidden_or_not_found',
+  'invalid_argument',
+  'auth',
+  'rate_limited',
+  'too_large',
+]);
+
+/** Failures whose write may have happened (timeouts, dropped connections, server errors, cancellation mid-write). */
+function countUncertain(failed: BatchReport<Record<string, number>, BatchItem>['failed']): number {
+  return failed.filter((f) => f.error.type !== 'NOT_ATTEMPTED' && !REFUSED_KINDS.has(f.error.kind)).length;
+}
+
 /** "24 created, 1 failed (3 requests)." and, after a failed probe, why the rest was not sent. */
 function summaryLines(report: BatchReport<Record<string, number>, BatchItem>, failed: number): string[] {
   const counts = Object.entries(report.counts).map(([what, n]) => `${n} ${what}`);
   const notSent = report.notSent ? [`${report.notSent} not sent`] : [];
   const head = [...counts, `${failed} failed`, ...notSent].join(', ');
-  const tail = failed && !report.items.length ? '; nothing was changed' : '';
+  const uncertain = countUncertain(report.failed);
+  const tail = uncertain
+    ? `; for ${plural(uncertain, 'record')} the outcome is unknown (the write may have happened): check before retrying`
+    : failed && !report.items.length
+      ? '; nothing was changed'
+      : '';
   const lines = [`${head} (${plural(report.requests, 'request')})${tail}.`];
   if (report.notSent) {
+    const advice = uncertain ? 'check what was written, then send the rest' : 'fix and resend';
     lines.push(
-      `The first ${PROBE_SIZE} records all failed, so the other ${report.notSent} were not sent: fix and resend.`,
+      `The first ${PROBE_SIZE} records all failed, so the other ${report.notSent} were not sent: ${advice}.`,
     );
   }
   return lines;

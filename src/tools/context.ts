@@ -82,12 +82,13 @@ export class SchemaCache {
     this.ttlMs = options.ttlMs ?? 60_000;
   }
 
+  /** `fresh` skips both caches (a table or field may have been added elsewhere). */
   tables(baseId: string, signal?: AbortSignal, fresh = false): Promise<TableSchema[]> {
-    return this.cached(schemaKey(baseId), fresh, () => this.client.getBaseSchema(baseId, { signal }));
+    return this.cached(schemaKey(baseId), fresh, signal, () => this.client.getBaseSchema(baseId));
   }
 
   bases(signal?: AbortSignal): Promise<BaseInfo[]> {
-    return this.cached(BASES_KEY, false, () => this.client.listBases({ signal }));
+    return this.cached(BASES_KEY, false, signal, () => this.client.listBases());
   }
 
   /** Forget a base's schema after this server changed it, here, in the shared cache and on other replicas. */
@@ -103,17 +104,31 @@ export class SchemaCache {
     this.local.delete(schemaKey(baseId));
   }
 
-  private async cached<T>(key: string, fresh: boolean, fetch: () => Promise<T>): Promise<T> {
+  /**
+   * One fetch per key at a time, shared by every caller. It runs without any
+   * caller's signal (the client's deadline bounds it), so one caller
+   * cancelling never fails the others; each caller stops waiting on its own.
+   */
+  private async cached<T>(
+    key: string,
+    fresh: boolean,
+    signal: AbortSignal | undefined,
+    fetch: () => Promise<T>,
+  ): Promise<T> {
     const hit = this.local.get(key);
     if (!fresh && hit && Date.now() - hit.fetchedAt < this.ttlMs) return hit.value as T;
-    let pending = this.inflight.get(key) as Promise<T> | undefined;
+    // A fresh lookup must not join a normal load, which may be answered from the shared cache.
+    const slot = fresh ? `${key}#fresh` : key;
+    let pending = this.inflight.get(slot) as Promise<T> | undefined;
     if (!pending) {
-      pending = this.load(key, fresh, fetch).finally(() => this.inflight.delete(key));
-      this.inflight.set(key, pending);
+      pending = this.load(key, fresh, fetch).then((value) => {
+        this.local.set(key, { value, fetchedAt: Date.now() });
+        return value;
+      });
+      pending.finally(() => this.inflight.delete(slot)).catch(() => {});
+      this.inflight.set(slot, pending);
     }
-    const value = await pending;
-    this.local.set(key, { value, fetchedAt: Date.now() });
-    return value;
+    return untilAborted(pending, signal);
   }
 
   private async load<T>(key: string, fresh: boolean, fetch: () => Promise<T>): Promise<T> {
@@ -138,6 +153,17 @@ export class SchemaCache {
     const names = refreshed.map((t) => `${t.name} (${t.id})`).join(', ');
     throw new ToolInputError(`No table "${wanted}" in base ${baseId}. Tables: ${names || 'none'}.`);
   }
+}
+
+/** The promise's outcome, or the signal's reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function findTable(tables: TableSchema[], wanted: string): TableSchema | undefined {

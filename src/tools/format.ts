@@ -53,3 +53,40 @@ export function plural(count: number, noun: string, pluralNoun = `${noun}s`): st
 export function clip(text: string, max = 80): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
+
+/** Characters kept back from the budget for the summary line and JSON punctuation. */
+const CLIP_RESERVE = 300;
+
+/**
+ * A record that alone is larger than the budget (a very long text cell, say)
+ * with its longest text cells shortened until it fits; `clipped` says so.
+ */
+export function clipRecord<R extends { fields: Record<string, unknown> }>(
+  record: R,
+  maxChars: number,
+): { record: R; clipped: boolean } {
+  const limit = Math.max(1_000, maxChars - CLIP_RESERVE);
+  let size = compactJson(record).length;
+  if (size <= limit) return { record, clipped: false };
+  const fields = { ...record.fields };
+  const longest = Object.entries(fields)
+    .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
+    .sort((a, b) => b[1].length - a[1].length);
+  for (const [name, value] of longest) {
+    if (size <= limit) break;
+    const keep = Math.max(0, value.length - (size - limit) - 60);
+    fields[name] = `${value.slice(0, keep)}… [${value.length - keep} characters cut to fit the response]`;
+    size = compactJson({ ...record, fields }).length;
+  }
+  return { record: { ...record, fields }, clipped: true };
+}
+
+/** Clip the only record of a list when it alone overflows the budget (fitToBudget always keeps one). */
+export function clipLoneRecord<R extends { fields: Record<string, unknown> }>(
+  records: R[],
+  maxChars: number,
+): { records: R[]; clipped: boolean } {
+  if (records.length !== 1) return { records, clipped: false };
+  const { record, clipped } = clipRecord(records[0]!, maxChars);
+  return { records: [record], clipped };
+}

@@ -1,6 +1,6 @@
 import { requireFields, resolveBaseId, withTableCheck } from './context.js';
 import { defineTool } from './define.js';
-import { recordLine } from './format.js';
+import { clipRecord, recordLine } from './format.js';
 
 import { baseIdParam, fieldNamesParam, recordIdParam, recordSchema, tableParam } from './schemas.js';
 
@@ -35,6 +35,11 @@ export const getRecord = defineTool({
     // Airtable's single-record read has no field filter, so the projection happens here.
     if (names)
       record.fields = Object.fromEntries(Object.entries(record.fields).filter(([name]) => names.has(name)));
-    return { structured: { record }, text: recordLine(record) };
+    // One record can exceed the budget on its own (a very long text cell).
+    const fitted = clipRecord(record, ctx.maxResponseChars);
+    const note = fitted.clipped
+      ? '\n(long text shortened to fit the response; ask for fewer fields to see it)'
+      : '';
+    return { structured: { record: fitted.record }, text: `${recordLine(fitted.record)}${note}` };
   },
 });

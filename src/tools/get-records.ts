@@ -53,10 +53,13 @@ export const getRecords = defineTool({
     const window = await withTableCheck(ctx, baseId, args.table_id, (table) =>
       readRecords(ctx, baseId, table, params, args.max_records, start, keep),
     );
-    const truncated = window.next !== undefined;
-    const header = truncated
-      ? `${plural(window.records.length, 'record')}; more available, continue with offset=${compactJson(window.next)}`
-      : plural(window.records.length, 'record');
+    const truncated = window.next !== undefined || window.clipped;
+    const clipNote = window.clipped
+      ? ' (long text shortened to fit the response; ask for fewer fields to see it)'
+      : '';
+    const header = window.next
+      ? `${plural(window.records.length, 'record')}${clipNote}; more available, continue with offset=${compactJson(window.next)}`
+      : `${plural(window.records.length, 'record')}${clipNote}`;
     return {
       structured: { records: window.records, count: window.records.length, offset: window.next, truncated },
       text: [header, ...window.records.map(recordLine)].join('\n'),

@@ -7,6 +7,7 @@
 import type { AirtableRecord, ListRecordsParams } from '../airtable/types.js';
 import type { ToolContext } from './context.js';
 import { ToolInputError } from './errors.js';
+import { clipLoneRecord } from './format.js';
 
 const PAGE_SIZE = 100;
 // Airtable offsets are opaque; accept their character set rather than one exact shape.
@@ -42,6 +43,8 @@ export interface RecordWindow {
   records: AirtableRecord[];
   /** Token for the next call, when more records exist. */
   next?: string;
+  /** The only record returned was larger than the response budget and its long text cells were shortened. */
+  clipped: boolean;
 }
 
 /**
@@ -80,5 +83,9 @@ export async function readRecords(
   const kept = Math.min(keep(wanted.map((f) => f.record)), wanted.length);
   const firstDropped = fetched[kept];
   const next = firstDropped ? firstDropped.resumeAt : more ? { offset: pageOffset, skip: 0 } : undefined;
-  return { records: wanted.slice(0, kept).map((f) => f.record), next: next && formatContinuation(next) };
+  const { records, clipped } = clipLoneRecord(
+    wanted.slice(0, kept).map((f) => f.record),
+    ctx.maxResponseChars,
+  );
+  return { records, next: next && formatContinuation(next), clipped };
 }

@@ -78,9 +78,9 @@ async function resolveNames(
     fields = requireFields(schema, keys);
   } catch (error) {
     if (!(error instanceof ToolInputError)) throw error;
-    // The cached schema may predate a field added elsewhere: look once more.
-    ctx.schemas.invalidate(baseId);
-    fields = requireFields(await ctx.schemas.table(baseId, schema.id, ctx.signal), keys);
+    // The cached schema may predate a field added elsewhere: look once more, at Airtable itself.
+    const tables = await ctx.schemas.tables(baseId, ctx.signal, true);
+    fields = requireFields(tables.find((t) => t.id === schema.id) ?? schema, keys);
   }
   const computed = fields.filter((f) => isComputed(f));
   if (computed.length) {

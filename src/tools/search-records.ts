@@ -113,7 +113,7 @@ export const searchRecords = defineTool({
     const params = { filterByFormula: searchFormula(query, fields) };
     const window = await readRecords(ctx, baseId, table.id, params, args.max_records, start, keep);
     const searched = fields.map((f) => f.name);
-    const truncated = window.next !== undefined;
+    const truncated = window.next !== undefined || window.clipped;
     return {
       structured: {
         records: window.records,
@@ -127,9 +127,14 @@ export const searchRecords = defineTool({
   },
 });
 
-function header(query: string, searched: string[], window: { records: unknown[]; next?: string }): string {
+function header(
+  query: string,
+  searched: string[],
+  window: { records: unknown[]; next?: string; clipped: boolean },
+): string {
   const where = clip(searched.join(', '), 200);
-  const found = `${plural(window.records.length, 'record')} containing ${compactJson(clip(query, 60))} in ${where}`;
+  const clipNote = window.clipped ? ' (long text shortened to fit the response)' : '';
+  const found = `${plural(window.records.length, 'record')} containing ${compactJson(clip(query, 60))} in ${where}${clipNote}`;
   return window.next === undefined
     ? found
     : `${found}; more available, continue with offset=${compactJson(window.next)}`;

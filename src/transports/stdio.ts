@@ -3,7 +3,12 @@
  * launch. stdout carries only JSON-RPC; everything else goes to stderr.
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { AirtableClient, createMemoryLimiter, type RateLimiter } from '../airtable/index.js';
+import {
+  AirtableClient,
+  type ClientEvent,
+  createMemoryLimiter,
+  type RateLimiter,
+} from '../airtable/index.js';
 import { type Config, ConfigError } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { SandboxHandle } from '../sandbox/options.js';
@@ -73,16 +78,26 @@ export function limiterFor(config: Config): RateLimiter {
   return createMemoryLimiter(limitRules(config));
 }
 
-export function clientFor(config: Config, target: AirtableTarget, logger: Logger): AirtableClient {
+/** Retries are logged; in HTTP mode they are also counted by the metrics. */
+export function clientFor(
+  config: Config,
+  target: AirtableTarget,
+  logger: Logger,
+  options: { limiter?: RateLimiter; onEvent?: (event: ClientEvent) => void } = {},
+): AirtableClient {
+  const { timeoutMs, maxRetries } = config.airtable;
   return new AirtableClient({
-    limiter: limiterFor(config),
+    limiter: options.limiter ?? limiterFor(config),
     token: target.token,
     baseUrl: target.baseUrl,
-    timeoutMs: config.airtable.timeoutMs,
-    maxRetries: config.airtable.maxRetries,
+    timeoutMs,
+    maxRetries,
+    // A request with its retries may take longer than one attempt; never cut it before a single attempt could finish.
+    deadlineMs: Math.max(120_000, timeoutMs * 2),
     onEvent: (event) => {
       if (event.type === 'rate_limited' || event.type === 'retry')
         logger.warn(event, 'airtable request retried');
+      options.onEvent?.(event);
     },
   });
 }

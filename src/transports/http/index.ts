@@ -7,14 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AirtableClient } from '../../airtable/index.js';
+import type { AirtableClient } from '../../airtable/index.js';
 import { type Config, ConfigError } from '../../config.js';
 import { createLogger, type Logger } from '../../logger.js';
 import { createServer, type ToolCallEvent } from '../../server.js';
 import type { Store } from '../../store/types.js';
 import { SchemaCache } from '../../tools/context.js';
 import { VERSION } from '../../version.js';
-import { resolveTarget } from '../stdio.js';
+import { clientFor, resolveTarget } from '../stdio.js';
 import { createHttpApp } from './app.js';
 import type { ApiKeyAuthOptions } from './auth.js';
 import { isLoopbackAddress, loopbackHosts } from './guard.js';
@@ -156,11 +156,7 @@ async function serve(
   const auth = await authFor(http, state.store);
   const target = await resolveTarget(config);
   // One client for every session: they share the token's rate limits and the schema cache.
-  const client = new AirtableClient({
-    token: target.token,
-    baseUrl: target.baseUrl,
-    timeoutMs: config.airtable.timeoutMs,
-    maxRetries: config.airtable.maxRetries,
+  const client = clientFor(config, target, logger, {
     limiter: state.limiter,
     onEvent: (event) => metrics.observeAirtable(event),
   });
