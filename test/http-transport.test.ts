@@ -10,7 +10,9 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConfigFlags, loadConfig } from '../src/config.js';
 import { silentLogger } from '../src/logger.js';
+import { startSandbox } from '../src/sandbox/index.js';
 import { type HttpServerHandle, startHttpServer } from '../src/transports/http/index.js';
+import { freePort } from './helpers/ports.js';
 
 const KEY = `pya_${'a1'.repeat(32)}`;
 const HEADERS = { 'X-API-Key': KEY };
@@ -246,6 +248,76 @@ describe('stateless HTTP server', () => {
       await Promise.all(clients.map((c) => c.close()));
     } finally {
       await server.close(1000);
+    }
+  });
+});
+
+describe('HTTP server edge cases', () => {
+  it('lets a legacy SSE tool call finish during shutdown', async () => {
+    const sandbox = await startSandbox({ rateLimit: false });
+    const server = await start(
+      { sandbox: false, airtableUrl: sandbox.url },
+      { AIRTABLE_TOKEN: sandbox.token, AIRTABLE_BASE: sandbox.baseIds[0]! },
+    );
+    try {
+      const client = await sseClient(server.url);
+      sandbox.setFaults({ latencyMs: 800 });
+      const call = client.callTool({ name: 'get_records', arguments: { table_id: 'Tasks', max_records: 2 } });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const closed = server.close(5_000);
+      const result = (await call) as CallToolResult;
+      expect(result.isError).toBeFalsy();
+      await closed;
+    } finally {
+      await server.close(100);
+      await sandbox.stop();
+    }
+  });
+
+  it('leaves no port open when it refuses to start', async () => {
+    const port = await freePort();
+    const config = loadConfig(
+      { sandbox: true, transport: 'http', httpPort: String(port), httpHost: '0.0.0.0', noAuth: true },
+      { DATA_DIR: ':memory:' },
+    );
+    await expect(startHttpServer(config, silentLogger())).rejects.toThrow(/ALLOWED_HOSTS/);
+    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+  });
+
+  it('keeps a session whose DELETE the SDK refused, and answers other methods with 405', async () => {
+    const server = await start();
+    try {
+      const client = await streamableClient(server.url);
+      const id = (client.transport as StreamableHTTPClientTransport).sessionId!;
+      const refused = await fetch(`${server.url}/mcp`, {
+        method: 'DELETE',
+        headers: { ...HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '1999-01-01' },
+      });
+      expect(refused.status).toBe(400);
+      expect(server.registry.get(id)).toBeDefined();
+      expect(await recordCount(client)).toBe(3);
+      const put = await fetch(`${server.url}/mcp`, { method: 'PUT', headers: HEADERS });
+      expect(put.status).toBe(405);
+      expect(put.headers.get('allow')).toBe('GET, POST, DELETE');
+      await client.close();
+    } finally {
+      await server.close(100);
+    }
+  });
+
+  it('limits failed requests per address before checking keys', async () => {
+    const server = await start({}, { RATE_LIMIT_RPM: '600' });
+    try {
+      const wrong = { 'X-API-Key': `pya_${'e5'.repeat(32)}` };
+      const statuses = await Promise.all(Array.from({ length: 101 }, () => post(server.url, INIT, wrong)));
+      expect(statuses.filter((r) => r.status === 401).length).toBe(100);
+      const limited = statuses.find((r) => r.status === 429);
+      expect(limited).toBeDefined();
+      expect(((await limited!.json()) as { error: { message: string } }).error.message).toMatch(
+        /failed requests/,
+      );
+    } finally {
+      await server.close(100);
     }
   });
 });

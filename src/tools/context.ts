@@ -73,6 +73,8 @@ const schemaKey = (baseId: string) => `schema:${baseId}`;
 export class SchemaCache {
   private readonly local = new Map<string, Cached<unknown>>();
   private readonly inflight = new Map<string, Promise<unknown>>();
+  /** Bumped by every invalidation: a load that started before it must not store what it read. */
+  private readonly generations = new Map<string, number>();
   private readonly ttlMs: number;
 
   constructor(
@@ -95,13 +97,22 @@ export class SchemaCache {
   invalidate(baseId: string): void {
     this.forget(baseId);
     this.local.delete(BASES_KEY);
-    void this.options.shared?.invalidate(schemaKey(baseId)).catch(() => {});
-    this.options.onInvalidate?.(baseId);
+    // Tell the other replicas only once the shared copy is gone, or they could read it straight back.
+    const shared = this.options.shared?.invalidate(schemaKey(baseId)) ?? Promise.resolve();
+    void shared.catch(() => {}).finally(() => this.options.onInvalidate?.(baseId));
   }
 
   /** Forget a base's schema in this process only (another replica changed it). */
   forget(baseId: string): void {
-    this.local.delete(schemaKey(baseId));
+    const key = schemaKey(baseId);
+    this.local.delete(key);
+    this.inflight.delete(key);
+    this.inflight.delete(`${key}#fresh`);
+    this.generations.set(key, this.generation(key) + 1);
+  }
+
+  private generation(key: string): number {
+    return this.generations.get(key) ?? 0;
   }
 
   /**
@@ -121,24 +132,37 @@ export class SchemaCache {
     const slot = fresh ? `${key}#fresh` : key;
     let pending = this.inflight.get(slot) as Promise<T> | undefined;
     if (!pending) {
-      pending = this.load(key, fresh, fetch).then((value) => {
-        this.local.set(key, { value, fetchedAt: Date.now() });
+      const generation = this.generation(key);
+      const current = () => this.generation(key) === generation;
+      pending = this.load(key, fresh, fetch, current).then((value) => {
+        if (current()) this.local.set(key, { value, fetchedAt: Date.now() });
         return value;
       });
-      pending.finally(() => this.inflight.delete(slot)).catch(() => {});
+      const self = pending;
+      // Only clear our own entry: an invalidation may have started a newer load under the same key.
+      self
+        .finally(() => {
+          if (this.inflight.get(slot) === self) this.inflight.delete(slot);
+        })
+        .catch(() => {});
       this.inflight.set(slot, pending);
     }
     return untilAborted(pending, signal);
   }
 
-  private async load<T>(key: string, fresh: boolean, fetch: () => Promise<T>): Promise<T> {
+  private async load<T>(
+    key: string,
+    fresh: boolean,
+    fetch: () => Promise<T>,
+    current: () => boolean,
+  ): Promise<T> {
     const { shared } = this.options;
     if (shared && !fresh) {
       const value = await shared.get<T>(key).catch(() => undefined);
       if (value !== undefined) return value;
     }
     const value = await fetch();
-    await shared?.set(key, value, this.options.sharedTtlMs ?? 300_000).catch(() => {});
+    if (current()) await shared?.set(key, value, this.options.sharedTtlMs ?? 300_000).catch(() => {});
     return value;
   }
 

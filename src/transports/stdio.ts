@@ -22,7 +22,7 @@ function redirectConsoleToStderr(): void {
   console.debug = toStderr;
 }
 
-interface AirtableTarget {
+export interface AirtableTarget {
   baseUrl: string;
   token: string;
   defaultBase?: string;

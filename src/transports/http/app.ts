@@ -51,6 +51,9 @@ export function trustProxySetting(value: string): boolean | number | string {
   return /^\d+$/.test(value) ? Number(value) : value;
 }
 
+/** Failed requests (bad keys, unknown sessions) one address may make per minute. */
+const FAILED_REQUESTS_PER_MINUTE = 100;
+
 const notFound: RequestHandler = (_req, res) => {
   res.status(404).json({ error: { code: 'not_found', message: 'No such endpoint' } });
 };
@@ -83,7 +86,19 @@ export function createHttpApp(options: HttpAppOptions): Express {
   if (options.metrics && http.metrics)
     router.get('/metrics', options.metrics.handler({ token: http.metricsToken }));
 
-  if (options.auth) router.use(apiKeyAuth(options.auth));
+  if (options.auth) {
+    // Guessing keys costs a lookup each: limit failed requests per address before authentication.
+    if (http.rateLimitRpm) {
+      router.use(
+        requestRateLimit({
+          rpm: FAILED_REQUESTS_PER_MINUTE,
+          failuresOnly: true,
+          label: 'Too many failed requests',
+        }),
+      );
+    }
+    router.use(apiKeyAuth(options.auth));
+  }
   router.use(requestRateLimit({ rpm: http.rateLimitRpm }));
   router.use(countInflight(options.inflight));
   router.use(...jsonBody(http.maxBodyBytes));
@@ -92,6 +107,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
       registry: options.registry,
       createMcpServer: options.createMcpServer,
       eventStores: options.eventStores,
+      inflight: options.inflight,
       stateless: http.stateless,
       basePath: http.basePath,
       logger,

@@ -14,7 +14,7 @@ import { createServer, type ToolCallEvent } from '../../server.js';
 import type { Store } from '../../store/types.js';
 import { SchemaCache } from '../../tools/context.js';
 import { VERSION } from '../../version.js';
-import { clientFor, resolveTarget } from '../stdio.js';
+import { type AirtableTarget, clientFor, resolveTarget } from '../stdio.js';
 import { createHttpApp } from './app.js';
 import type { ApiKeyAuthOptions } from './auth.js';
 import { isLoopbackAddress, loopbackHosts } from './guard.js';
@@ -59,6 +59,17 @@ export function resolveAllowedHosts(
   return ['*'];
 }
 
+/** A database that stops answering must turn into a 503, not a request that hangs. */
+const VERIFY_TIMEOUT_MS = 5_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * How requests authenticate: keys from the environment or a keys file, and
  * keys created in the store (`keys create`). With neither, only a loopback
@@ -73,7 +84,10 @@ async function authFor(http: Config['http'], store: Store): Promise<ApiKeyAuthOp
   }
   const stored = (await store.listApiKeys()).filter((k) => !k.revokedAt).length;
   if (keys.length || stored) {
-    return { keys, verify: async (key) => (await store.verifyApiKey(key))?.id };
+    return {
+      keys,
+      verify: async (key) => (await withTimeout(store.verifyApiKey(key), VERIFY_TIMEOUT_MS))?.id,
+    };
   }
   if (!http.noAuth && !isLoopbackAddress(http.host)) {
     throw new ConfigError(
@@ -112,23 +126,33 @@ function usageRecorder(state: ServerState, metrics: Metrics, context: McpServerC
   };
 }
 
+/**
+ * Session rows: each session's writes run in order (its close never overtakes
+ * its insert on another pool connection), and shutdown waits for them.
+ */
 function persistSessions(state: ServerState, logger: Logger) {
+  const chains = new Map<string, Promise<void>>();
   const warn = (error: unknown) => logger.debug({ err: error }, 'session record not written');
+  const inOrder = (id: string, write: () => Promise<void>) => {
+    const next = (chains.get(id) ?? Promise.resolve()).then(write).catch(warn);
+    chains.set(id, next);
+    void next.finally(() => {
+      if (chains.get(id) === next) chains.delete(id);
+    });
+  };
   return {
     onOpen: (session: Session) => {
       const now = new Date().toISOString();
-      void state.store
-        .saveSession({
-          id: session.id,
-          keyId: session.keyId ?? null,
-          transport: session.kind,
-          createdAt: now,
-          lastSeenAt: now,
-          closedAt: null,
-        })
-        .catch(warn);
+      const record = { id: session.id, keyId: session.keyId ?? null, transport: session.kind };
+      inOrder(session.id, () =>
+        state.store.saveSession({ ...record, createdAt: now, lastSeenAt: now, closedAt: null }),
+      );
     },
-    onClose: (id: string) => void state.store.closeSession(id, new Date().toISOString()).catch(warn),
+    onClose: (id: string) => {
+      const now = new Date().toISOString();
+      inOrder(id, () => state.store.closeSession(id, now));
+    },
+    drain: () => Promise.all(chains.values()).then(() => {}),
   };
 }
 
@@ -154,18 +178,39 @@ async function serve(
 ): Promise<HttpServerHandle> {
   const { http } = config;
   const auth = await authFor(http, state.store);
+  // Check the Host policy before binding, so a refusal leaves no port open (the real port matters only for port 0).
+  resolveAllowedHosts(http, http.port, auth !== undefined, logger);
   const target = await resolveTarget(config);
+  try {
+    return await listenAndServe(config, logger, metrics, state, auth, target);
+  } catch (error) {
+    await target.sandbox?.stop().catch(() => {});
+    throw error;
+  }
+}
+
+async function listenAndServe(
+  config: Config,
+  logger: Logger,
+  metrics: Metrics,
+  state: ServerState,
+  auth: ApiKeyAuthOptions | undefined,
+  target: AirtableTarget,
+): Promise<HttpServerHandle> {
+  const { http } = config;
   // One client for every session: they share the token's rate limits and the schema cache.
   const client = clientFor(config, target, logger, {
     limiter: state.limiter,
     onEvent: (event) => metrics.observeAirtable(event),
   });
   const schemaCache = sharedSchemaCache(client, state);
+  const sessionRecords = persistSessions(state, logger);
   const registry = new SessionRegistry({
     maxSessions: http.maxSessions,
     idleMs: http.sessionIdleMs,
     logger,
-    ...persistSessions(state, logger),
+    onOpen: sessionRecords.onOpen,
+    onClose: sessionRecords.onClose,
   });
   const inflight = { count: 0 };
   const health = new HealthMonitor({
@@ -215,6 +260,7 @@ async function serve(
   let closed: Promise<void> | undefined;
   const close = (graceMs = http.shutdownGraceMs) => {
     closed ??= shutdown({ server, registry, inflight, health, logger, graceMs })
+      .then(() => sessionRecords.drain())
       .then(() => state.close())
       .finally(() => target.sandbox?.stop());
     return closed;
@@ -232,7 +278,12 @@ async function listen(
   const server = createHttp();
   server.listen(port, host);
   await once(server, 'listening');
-  server.on('request', build((server.address() as AddressInfo).port));
+  try {
+    server.on('request', build((server.address() as AddressInfo).port));
+  } catch (error) {
+    server.close();
+    throw error;
+  }
   return server;
 }
 
@@ -274,6 +325,12 @@ export async function runHttp(config: Config): Promise<void> {
   );
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');
+    // Requests get the grace period; closing sessions and connections a little more. A service that stopped
+    // answering (a black-holed database or Redis) must not keep the process from exiting.
+    setTimeout(() => {
+      logger.warn('shutdown did not finish in time; exiting anyway');
+      process.exit(0);
+    }, config.http.shutdownGraceMs + 5_000).unref();
     void handle.close().then(() => process.exit(0));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));

@@ -34,6 +34,10 @@ export function jsonBody(limitBytes: number): [RequestHandler, ErrorRequestHandl
 }
 
 export interface RequestRateLimitOptions {
+  /** Count only responses with status 400 or above (e.g. a per-IP limit on failed authentication in front of auth). */
+  failuresOnly?: boolean;
+  /** Prefix of the 429 message; default "Too many requests". */
+  label?: string;
   /** Requests per minute per API key (or per client IP when unauthenticated); 0 disables the limit. */
   rpm: number;
   /** Shared store (e.g. rate-limit-redis) for several replicas; default: in-process memory. */
@@ -51,6 +55,7 @@ export function requestRateLimit(options: RequestRateLimitOptions): RequestHandl
     limit: rpm,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
+    skipSuccessfulRequests: options.failuresOnly ?? false,
     ...(options.store ? { store: options.store } : {}),
     // Prefixes keep a key id from ever colliding with an IP bucket.
     keyGenerator: (req, res) => {
@@ -61,7 +66,7 @@ export function requestRateLimit(options: RequestRateLimitOptions): RequestHandl
       res.status(429).json({
         error: {
           code: 'rate_limited',
-          message: `Too many requests: limit is ${rpm} per minute`,
+          message: `${options.label ?? 'Too many requests'}: limit is ${rpm} per minute`,
           retryAfterSeconds: Number(res.getHeader('Retry-After')) || 60,
         },
       });

@@ -37,6 +37,8 @@ export interface McpRoutesOptions {
   logger: Logger;
   /** Interval of `: ping` comments on legacy SSE streams, so proxies keep them open. */
   sseKeepAliveMs?: number;
+  /** Requests being answered right now; legacy SSE requests count until their response is sent on the stream. */
+  inflight?: { count: number };
 }
 
 /** JSON-RPC error body: what MCP clients expect from the MCP endpoints. */
@@ -104,6 +106,10 @@ export function mcpRoutes(options: McpRoutesOptions): Router {
     router.post('/mcp', (req, res) => handleStreamablePost(options, req, res));
     router.get('/mcp', (req, res) => handleStreamableSession(options, req, res));
     router.delete('/mcp', (req, res) => handleStreamableSession(options, req, res));
+    router.all('/mcp', (_req, res) => {
+      res.setHeader('Allow', 'GET, POST, DELETE');
+      rpcError(res, 405, -32000, 'Method not allowed: use POST, GET or DELETE');
+    });
   }
   router.get('/sse', (req, res) => openSseSession(options, req, res));
   router.post('/messages', (req, res) => handleSseMessage(options, req, res));
@@ -161,7 +167,8 @@ async function handleStreamableSession(
     return;
   }
   await transport.handleRequest(req, res);
-  await options.registry.close(session.id, 'deleted by client');
+  // The SDK answers 400 to a DELETE it refuses (e.g. an unsupported protocol version): the session lives on.
+  if (res.statusCode < 300) await options.registry.close(session.id, 'deleted by client');
 }
 
 /** Stateless: a new server and transport for every request, closed when the response ends. */
@@ -198,6 +205,41 @@ async function openSseSession(options: McpRoutesOptions, _req: Request, res: Res
   };
   registry.add({ id: transport.sessionId, kind: 'sse', transport, server, keyId: res.locals.keyId });
   await server.connect(transport);
+  if (options.inflight) countSseRequests(transport, options.inflight);
+  // A client that left while its key was being checked closed the response before the transport listened for it.
+  if (res.destroyed || res.writableEnded) await transport.close();
+}
+
+/**
+ * Legacy SSE answers each POST with 202 at once and sends the result on the
+ * stream later, so a request is in flight from its arrival until its
+ * response (or error) goes out on the stream.
+ */
+function countSseRequests(transport: SSEServerTransport, inflight: { count: number }): void {
+  const pending = new Set<string | number>();
+  const receive = transport.onmessage;
+  transport.onmessage = (message, extra) => {
+    if ('method' in message && 'id' in message && !pending.has(message.id)) {
+      pending.add(message.id);
+      inflight.count++;
+    }
+    receive?.(message, extra);
+  };
+  const send = transport.send.bind(transport);
+  transport.send = async (message) => {
+    try {
+      await send(message);
+    } finally {
+      if (!('method' in message) && 'id' in message && message.id !== undefined && pending.delete(message.id))
+        inflight.count--;
+    }
+  };
+  const closed = transport.onclose;
+  transport.onclose = () => {
+    inflight.count -= pending.size;
+    pending.clear();
+    closed?.();
+  };
 }
 
 async function handleSseMessage(options: McpRoutesOptions, req: Request, res: Response): Promise<void> {

@@ -45,9 +45,11 @@ export class UsageRecorder {
     return this.#flushing;
   }
 
+  /** Write everything still buffered, including what arrived during a flush already running. */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
-    await this.flush();
+    do await this.flush();
+    while (this.#buffer.length && !this.#failing);
   }
 
   async #write(): Promise<void> {
