@@ -1,11 +1,13 @@
 /** The sandbox over plain fetch: exact Airtable bodies, offsets, cells, links, metadata, comments, limits, faults. */
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, type OutgoingHttpHeaders, request } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SandboxHandle, type SandboxOptions, startSandbox } from '../src/sandbox/index.js';
+import { SandboxServer } from '../src/sandbox/server.js';
 
 const DEMO = 'appSandboxDemo001';
 const ARCHIVE = 'appSandboxArchive';
@@ -898,5 +900,230 @@ describe('rate limits, faults, stats and lifecycle', () => {
     const elapsed = performance.now() - t0;
     await s.stop();
     expect(elapsed).toBeLessThan(200);
+  });
+});
+
+interface RawReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** node:http lets a test set Host and Origin exactly as a browser (or a rebinding page) would. */
+function rawRequest(
+  port: number,
+  method: string,
+  path: string,
+  headers: OutgoingHttpHeaders = {},
+  body?: string,
+): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
+      let data = '';
+      res.on('data', (c) => (data += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** A SandboxServer that believes it was bound to `host`, actually listening on 127.0.0.1. */
+async function withBoundAs<T>(host: string, run: (port: number, s: SandboxServer) => Promise<T>): Promise<T> {
+  const sandbox = new SandboxServer({ host, rateLimit: false });
+  const server = createServer(sandbox.listener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    return await run((server.address() as AddressInfo).port, sandbox);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    sandbox.store.close();
+  }
+}
+
+const FORBIDDEN = expect.objectContaining({
+  error: { type: 'FORBIDDEN', message: expect.any(String) },
+});
+
+describe('control routes and DNS rebinding', () => {
+  const auth = () => ({ authorization: `Bearer ${sb.token}` });
+
+  it('a cross-origin text/plain POST cannot reset, and data survives', async () => {
+    await withSandbox({ rateLimit: false }, async (s) => {
+      const created = await call(s, 'POST', `/v0/${DEMO}/Tasks`, { fields: { Title: 'keep me' } });
+      expect(created.status).toBe(200);
+      for (const origin of ['https://evil.example', 'http://localhost.evil.example:8787', 'null']) {
+        const r = await rawRequest(
+          s.port,
+          'POST',
+          '/_sandbox/reset',
+          { origin, 'content-type': 'text/plain' },
+          'x',
+        );
+        expect(r.status, origin).toBe(403);
+        expect(JSON.parse(r.body), origin).toEqual(FORBIDDEN);
+        expect(r.headers['access-control-allow-origin'], origin).toBeUndefined();
+      }
+      const faults = await rawRequest(
+        s.port,
+        'POST',
+        '/_sandbox/faults',
+        { origin: 'https://evil.example' },
+        '{"rates":{"500":1}}',
+      );
+      expect(faults.status).toBe(403);
+      expect(
+        (await rawRequest(s.port, 'GET', '/_sandbox/stats', { origin: 'https://evil.example' })).status,
+      ).toBe(403);
+      const pre = await rawRequest(s.port, 'OPTIONS', '/_sandbox/reset', {
+        origin: 'https://evil.example',
+        'access-control-request-method': 'POST',
+      });
+      expect(pre.status).toBe(403);
+      expect(pre.headers['access-control-allow-origin']).toBeUndefined();
+      const still = await call(s, 'GET', `/v0/${DEMO}/Tasks/${created.body.id}`);
+      expect(still.status).toBe(200);
+      expect(still.body.fields.Title).toBe('keep me');
+      expect(s.stats().totals.faultsInjected).toBe(0);
+    });
+  });
+
+  it('a loopback origin and plain Node fetch (no Origin) may use control routes, without CORS headers', async () => {
+    await withSandbox({ rateLimit: false }, async (s) => {
+      const created = await call(s, 'POST', `/v0/${DEMO}/Tasks`, { fields: { Title: 'temporary' } });
+      for (const origin of ['http://localhost:5173', 'http://127.0.0.1:3000', 'http://[::1]:8080']) {
+        const r = await rawRequest(s.port, 'GET', '/_sandbox/stats', { origin });
+        expect(r.status, origin).toBe(200);
+        expect(r.headers['access-control-allow-origin'], origin).toBeUndefined();
+      }
+      const reset = await rawRequest(s.port, 'POST', '/_sandbox/reset', { origin: 'http://localhost:5173' });
+      expect(reset.status).toBe(200);
+      expect(JSON.parse(reset.body)).toEqual({ reset: true });
+      expect((await call(s, 'GET', `/v0/${DEMO}/Tasks/${created.body.id}`)).status).toBe(404);
+      const stats = await fetch(`${s.url}/_sandbox/stats`);
+      expect(stats.status).toBe(200);
+      expect(stats.headers.get('access-control-allow-origin')).toBeNull();
+      const missing = await fetch(`${s.url}/_sandbox/nope`);
+      expect(missing.status).toBe(404);
+      expect(missing.headers.get('access-control-allow-origin')).toBeNull();
+    });
+  });
+
+  it('a spoofed Host is refused on API and control routes; loopback Hosts and no Host are served', async () => {
+    for (const host of ['evil.example', `evil.example:${sb.port}`, `localhost.evil.example:${sb.port}`]) {
+      const apiReply = await rawRequest(sb.port, 'GET', '/v0/meta/whoami', { ...auth(), host });
+      expect(apiReply.status, host).toBe(403);
+      expect(JSON.parse(apiReply.body), host).toEqual(FORBIDDEN);
+      const control = await rawRequest(sb.port, 'GET', '/_sandbox/stats', { host });
+      expect(control.status, host).toBe(403);
+      expect(JSON.parse(control.body), host).toEqual(FORBIDDEN);
+      expect(control.headers['access-control-allow-origin'], host).toBeUndefined();
+    }
+    for (const host of ['localhost', `localhost:${sb.port}`, `127.0.0.1:${sb.port}`, `[::1]:${sb.port}`]) {
+      expect((await rawRequest(sb.port, 'GET', '/v0/meta/whoami', { ...auth(), host })).status, host).toBe(
+        200,
+      );
+      expect((await rawRequest(sb.port, 'GET', '/_sandbox/stats', { host })).status, host).toBe(200);
+    }
+    const http10 = await new Promise<string>((resolve, reject) => {
+      const socket = connect(sb.port, '127.0.0.1', () =>
+        socket.write(`GET /v0/meta/whoami HTTP/1.0\r\nAuthorization: Bearer ${sb.token}\r\n\r\n`),
+      );
+      let data = '';
+      socket.on('data', (c) => (data += c));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(http10).toMatch(/^HTTP\/1\.[01] 200 /);
+  });
+
+  it('API routes keep CORS for browser clients and plain fetch still works', async () => {
+    const r = await rawRequest(sb.port, 'GET', '/v0/meta/whoami', {
+      ...auth(),
+      origin: 'https://app.example',
+    });
+    expect(r.status).toBe(200);
+    expect(r.headers['access-control-allow-origin']).toBe('*');
+    const pre = await rawRequest(sb.port, 'OPTIONS', `/v0/${DEMO}/Tasks`, {
+      origin: 'https://app.example',
+      'access-control-request-method': 'PATCH',
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers['access-control-allow-origin']).toBe('*');
+    expect((await api('GET', '/v0/meta/whoami')).status).toBe(200);
+  });
+
+  it('bound explicitly to a non-loopback name, that name is accepted too', async () => {
+    await withBoundAs('Sandbox.Internal', async (port) => {
+      for (const host of ['sandbox.internal', 'sandbox.internal:8787', 'localhost:8787']) {
+        const r = await rawRequest(port, 'GET', '/v0/meta/whoami', {
+          authorization: `Bearer ${sb.token}`,
+          host,
+        });
+        expect(r.status, host).toBe(200);
+        expect((await rawRequest(port, 'GET', '/_sandbox/stats', { host })).status, host).toBe(200);
+      }
+      expect((await rawRequest(port, 'GET', '/_sandbox/stats', { host: 'evil.example' })).status).toBe(403);
+      const crossOrigin = await rawRequest(port, 'POST', '/_sandbox/reset', {
+        host: 'sandbox.internal',
+        origin: 'http://evil.example',
+      });
+      expect(crossOrigin.status).toBe(403);
+    });
+    await withBoundAs('0.0.0.0', async (port) => {
+      const r = await rawRequest(port, 'GET', '/v0/meta/whoami', {
+        authorization: `Bearer ${sb.token}`,
+        host: 'sandbox:8787',
+      });
+      expect(r.status).toBe(200);
+    });
+  });
+
+  it('controlToken guards control routes but not attachment bytes', async () => {
+    await withSandbox({ rateLimit: false, controlToken: 'ctl-secret' }, async (s) => {
+      const none = await fetch(`${s.url}/_sandbox/reset`, { method: 'POST' });
+      expect(none.status).toBe(401);
+      expect(((await none.json()) as J).error.type).toBe('AUTHENTICATION_REQUIRED');
+      expect(none.headers.get('access-control-allow-origin')).toBeNull();
+      const apiToken = await fetch(`${s.url}/_sandbox/stats`, {
+        headers: { authorization: `Bearer ${s.token}` },
+      });
+      expect(apiToken.status).toBe(401);
+      const ok = await fetch(`${s.url}/_sandbox/stats`, { headers: { authorization: 'Bearer ctl-secret' } });
+      expect(ok.status).toBe(200);
+      const faults = await fetch(`${s.url}/_sandbox/faults`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer ctl-secret' },
+        body: JSON.stringify({ latencyMs: 1 }),
+      });
+      expect(faults.status).toBe(200);
+      const foreign = await rawRequest(s.port, 'POST', '/_sandbox/reset', {
+        authorization: 'Bearer ctl-secret',
+        origin: 'https://evil.example',
+      });
+      expect(foreign.status).toBe(403);
+      expect((await call(s, 'GET', '/v0/meta/whoami')).status).toBe(200);
+
+      const { body: rec } = await call(s, 'POST', `/v0/${DEMO}/Projects`, { fields: { Name: 'File' } });
+      const table = (await call(s, 'GET', `/v0/meta/bases/${DEMO}/tables`)).body.tables[0];
+      await call(s, 'POST', `/v0/meta/bases/${DEMO}/tables/${table.id}/fields`, {
+        name: 'Files',
+        type: 'multipleAttachments',
+      });
+      const up = await call(s, 'POST', `/v0/${DEMO}/${rec.id}/Files/uploadAttachment`, {
+        contentType: 'text/html',
+        file: Buffer.from('<script>fetch("/_sandbox/reset",{method:"POST"})</script>').toString('base64'),
+        filename: 'page.html',
+      });
+      const file = (
+        Object.values(up.body.fields).find((v) => Array.isArray(v) && (v as J)[0]?.filename) as J
+      )[0];
+      const download = await fetch(file.url);
+      expect(download.status).toBe(200);
+      expect(download.headers.get('content-security-policy')).toContain('sandbox');
+      expect(download.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(download.headers.get('access-control-allow-origin')).toBeNull();
+    });
   });
 });

@@ -1,11 +1,12 @@
 /**
- * Sandbox-only control routes under `/_sandbox/` (no auth, not rate-limited, not counted):
- * stats, reset, fault configuration and the bytes of uploaded attachments.
+ * Sandbox-only control routes under `/_sandbox/` (not rate-limited, not counted): stats, reset, fault
+ * configuration and the bytes of uploaded attachments. No CORS headers: the server refuses foreign
+ * Origins and Hosts before these run, and with `controlToken` set requires it (see `needsControlToken`).
  */
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { invalidRequest, notFound, unparsableBody } from './errors.js';
-import { CORS_HEADERS, sendJson } from './http.js';
+import { sendJson } from './http.js';
 import type { SandboxFaultOptions, SandboxStats } from './options.js';
 import type { Store } from './store.js';
 
@@ -64,9 +65,12 @@ function sendAttachment(res: ServerResponse, store: Store, id: string): void {
   const file = store.getAttachment(id);
   if (!file) throw notFound();
   res.writeHead(200, {
-    ...CORS_HEADERS,
     'content-type': file.contentType,
     'content-length': String(file.data.length),
+    // The type is whatever the uploader said: an HTML or SVG upload must not run script on the
+    // sandbox's own (loopback) origin, from where it could drive the control routes.
+    'content-security-policy': "default-src 'none'; sandbox",
+    'x-content-type-options': 'nosniff',
   });
   res.end(file.data);
 }
@@ -84,6 +88,19 @@ const ACTIONS: Record<string, (target: ControlTarget, body: Buffer) => unknown> 
   },
 };
 
+function isAttachmentRead(method: string, segments: string[]): boolean {
+  return method === 'GET' && segments[1] === 'attachments' && segments.length >= 3;
+}
+
+/**
+ * Whether `controlToken` (when set) guards this route. Attachment bytes are exempt: their URLs are handed
+ * out in API records (behind the API token), carry a random 14-character id, and clients fetch them
+ * without credentials, as they do Airtable's signed attachment URLs.
+ */
+export function needsControlToken(method: string, path: string): boolean {
+  return !isAttachmentRead(method, path.split('/').filter(Boolean));
+}
+
 export function handleControl(
   target: ControlTarget,
   method: string,
@@ -92,11 +109,11 @@ export function handleControl(
   res: ServerResponse,
 ): void {
   const segments = path.split('/').filter(Boolean);
-  if (method === 'GET' && segments[1] === 'attachments' && segments.length >= 3) {
+  if (isAttachmentRead(method, segments)) {
     sendAttachment(res, target.store, segments[2]!);
     return;
   }
   const action = segments.length === 2 ? ACTIONS[`${method} ${segments[1]}`] : undefined;
   if (!action) throw notFound();
-  sendJson(res, 200, action(target, body));
+  sendJson(res, 200, action(target, body), {}, false);
 }

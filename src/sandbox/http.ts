@@ -58,19 +58,72 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Body> {
   });
 }
 
+/** JSON response; `cors: false` leaves out the CORS headers (control routes must not be readable cross-origin). */
 export function sendJson(
   res: ServerResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
+  cors = true,
 ) {
   if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(body);
   res.writeHead(status, {
-    ...CORS_HEADERS,
+    ...(cors ? CORS_HEADERS : {}),
     'content-type': JSON_TYPE,
     'content-length': String(Buffer.byteLength(text)),
     ...headers,
   });
   res.end(text);
+}
+
+/** The sandbox-only control routes (`/_sandbox/...`): no CORS, Origin and Host checked, optional control token. */
+export function isControlPath(path: string): boolean {
+  return path.startsWith('/_sandbox/');
+}
+
+/** Lower case, without IPv6 brackets or a trailing dot: `[::1]` → `::1`, `localhost.` → `localhost`. */
+export function normaliseHostName(name: string): string {
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '');
+}
+
+/** The name in a Host header (`127.0.0.1:8787`, `[::1]:8787`, `localhost`), normalised, port dropped. */
+export function hostHeaderName(value: string): string {
+  const host = value.trim();
+  const ipv6 = /^(\[[^\]]*\])(?::\d*)?$/.exec(host);
+  if (ipv6) return normaliseHostName(ipv6[1]!);
+  // More than one colon without brackets is not a valid Host; keep it whole so it matches nothing.
+  if (host.split(':').length > 2) return normaliseHostName(host);
+  return normaliseHostName(host.split(':')[0]!);
+}
+
+/** `localhost`, any `127.x.y.z`, `::1` and its IPv4-mapped forms; expects a normalised name. */
+export function isLoopbackName(name: string): boolean {
+  return (
+    name === 'localhost' ||
+    name === '::1' ||
+    name === '0:0:0:0:0:0:0:1' ||
+    /^(::ffff:)?127(\.\d{1,3}){3}$/.test(name)
+  );
+}
+
+/** `0.0.0.0` and `::`: every interface. */
+export function isWildcardAddress(name: string): boolean {
+  return name === '' || name === '0.0.0.0' || name === '::' || name === '0:0:0:0:0:0:0:0';
+}
+
+/** True for an Origin header naming a loopback host (`http://localhost:5173`); `null` and junk are not. */
+export function isLoopbackOrigin(origin: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(origin.trim());
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+  return isLoopbackName(normaliseHostName(url.hostname));
 }

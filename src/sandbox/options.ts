@@ -42,6 +42,17 @@ export interface SandboxOptions {
   seed?: 'demo' | 'empty';
   /** The one valid bearer token; default `patSandbox.localdevtoken`. */
   token?: string;
+  /**
+   * When set, the control routes (`/_sandbox/stats`, `/_sandbox/reset`, `/_sandbox/faults`) also require
+   * `Authorization: Bearer <controlToken>` (401 without it). Attachment bytes (`/_sandbox/attachments/...`)
+   * stay open: their unguessable URLs come from API records. Default unset: open on loopback.
+   *
+   * Whatever this is, control routes never send CORS headers, and refuse (403 FORBIDDEN) any request whose
+   * `Origin` is not a loopback page. Every route refuses a `Host` that is not a loopback name
+   * (DNS rebinding) unless it is the non-loopback `host` the sandbox was bound to; bound to every
+   * interface (`0.0.0.0`, `::`) any Host is accepted, so set this (and `token`) before exposing the sandbox.
+   */
+  controlToken?: string;
   /** Rate limits like Airtable's (default on); `false` turns them off. */
   rateLimit?: false | SandboxRateLimitOptions;
   /** Fault injection; off by default. Can be changed at run time with `POST /_sandbox/faults`. */

@@ -1,12 +1,14 @@
 /**
- * The request pipeline (reference §13.1): CORS preflight → control routes → body size (413) → route and
+ * The request pipeline (reference §13.1): Host check (403 FORBIDDEN, against DNS rebinding) → control
+ * routes (Origin check, optional control token, no CORS) → CORS preflight → body size (413) → route and
  * id shape (404) → auth (401) → fault injection → rate limits per token and base (429) → handler
  * (base/table resolution 403, validation 422, execution). Every answer is JSON; an unexpected exception
  * becomes a 500 and the server keeps serving.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiRequest, App } from './context.js';
-import { handleControl } from './control.js';
+import { handleControl, needsControlToken } from './control.js';
 import { demoSeed, emptySeed } from './demo.js';
 import {
   ApiError,
@@ -21,7 +23,19 @@ import {
   unparsableBody,
 } from './errors.js';
 import { FaultInjector } from './faults.js';
-import { CORS_HEADERS, pathSegments, readBody, sendJson, splitUrl } from './http.js';
+import {
+  CORS_HEADERS,
+  hostHeaderName,
+  isControlPath,
+  isLoopbackName,
+  isLoopbackOrigin,
+  isWildcardAddress,
+  normaliseHostName,
+  pathSegments,
+  readBody,
+  sendJson,
+  splitUrl,
+} from './http.js';
 import { IteratorStore } from './iterators.js';
 import type { SeedBase } from './model.js';
 import type { SandboxFaultOptions, SandboxOptions, SandboxStats } from './options.js';
@@ -39,6 +53,26 @@ const UPLOAD_BODY_LIMIT = Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 64 * 1024;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const forbidden = (message: string): ApiError => apiError(403, 'FORBIDDEN', message);
+
+const controlAuthRequired = (): ApiError =>
+  new ApiError(
+    401,
+    {
+      error: {
+        type: 'AUTHENTICATION_REQUIRED',
+        message: 'Sandbox control routes need "Authorization: Bearer <controlToken>"',
+      },
+    },
+    { 'www-authenticate': 'Bearer' },
+  );
+
+/** Constant-time string equality (hashing first makes the lengths equal). */
+function sameSecret(a: string, b: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
+
 export class SandboxServer implements App {
   readonly store: Store;
   readonly iterators: IteratorStore;
@@ -48,6 +82,9 @@ export class SandboxServer implements App {
   private readonly limiter: RateLimiter | undefined;
   private readonly maxBodyBytes: number;
   private readonly seed: () => SeedBase[];
+  /** The normalised interface name the sandbox was bound to (default 127.0.0.1). */
+  private readonly boundHost: string;
+  private readonly controlToken: string | undefined;
   baseUrl = '';
 
   constructor(options: SandboxOptions) {
@@ -58,6 +95,8 @@ export class SandboxServer implements App {
     this.injector = new FaultInjector(options.faults);
     this.limiter = options.rateLimit === false ? undefined : new RateLimiter(options.rateLimit ?? {});
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+    this.boundHost = normaliseHostName(options.host ?? '127.0.0.1');
+    this.controlToken = options.controlToken;
   }
 
   url(): string {
@@ -86,35 +125,85 @@ export class SandboxServer implements App {
 
   /** The node:http request listener. */
   readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
-    this.process(req, res).catch((err: unknown) => this.fail(res, err));
+    const { path, query } = splitUrl(req.url ?? '/');
+    const control = isControlPath(path);
+    const method = (req.method ?? 'GET').toUpperCase();
+    const run = control
+      ? this.processControl(req, res, method, path)
+      : this.process(req, res, method, path, query);
+    run.catch((err: unknown) => this.fail(res, err, !control));
   };
 
-  private fail(res: ServerResponse, err: unknown): void {
+  private fail(res: ServerResponse, err: unknown, cors: boolean): void {
     const e = err instanceof ApiError ? err : serverError(err instanceof Error ? err.message : String(err));
     try {
-      sendJson(res, e.status, e.body, e.headers);
+      sendJson(res, e.status, e.body, e.headers, cors);
     } catch {
       res.destroy();
     }
   }
 
-  private async process(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const method = (req.method ?? 'GET').toUpperCase();
+  /**
+   * Against DNS rebinding: a page on an attacker's name that resolves to 127.0.0.1 sends its own name as
+   * Host. Loopback names are always served; so is the name the sandbox was explicitly bound to, and any
+   * name when bound to every interface (0.0.0.0 / ::). No Host at all (HTTP/1.0) is fine.
+   */
+  private hostAllowed(value: string | undefined): boolean {
+    if (value === undefined || value.trim() === '') return true;
+    const name = hostHeaderName(value);
+    if (isLoopbackName(name) || isWildcardAddress(this.boundHost)) return true;
+    return !isLoopbackName(this.boundHost) && name === this.boundHost;
+  }
+
+  private checkHost(req: IncomingMessage): void {
+    if (!this.hostAllowed(req.headers.host))
+      throw forbidden('Host not allowed: the sandbox only answers requests addressed to its own host name');
+  }
+
+  /**
+   * `/_sandbox/*`: never CORS; refused when a browser says the request comes from a non-loopback page
+   * (browsers always send Origin on cross-origin POSTs) and, with `controlToken`, without that bearer.
+   */
+  private async processControl(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    path: string,
+  ): Promise<void> {
+    this.checkHost(req);
+    const origin = req.headers.origin;
+    if (origin !== undefined && !isLoopbackOrigin(origin))
+      throw forbidden('Sandbox control routes do not accept cross-origin requests');
+    if (method === 'OPTIONS') {
+      res.writeHead(204, { allow: 'GET, POST, OPTIONS' });
+      res.end();
+      return;
+    }
+    if (this.controlToken !== undefined && needsControlToken(method, path)) {
+      if (!this.bearerIs(req, this.controlToken)) throw controlAuthRequired();
+    }
+    const body = await readBody(req, this.maxBodyBytes);
+    if (body.tooLarge) throw tooLarge(this.maxBodyBytes);
+    handleControl(this, method, path, body.data, res);
+  }
+
+  private async process(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    path: string,
+    query: URLSearchParams,
+  ): Promise<void> {
+    this.checkHost(req);
     if (method === 'OPTIONS') {
       res.writeHead(204, CORS_HEADERS);
       res.end();
       return;
     }
-    const { path, query } = splitUrl(req.url ?? '/');
     const limit = path.endsWith('/uploadAttachment')
       ? Math.max(this.maxBodyBytes, UPLOAD_BODY_LIMIT)
       : this.maxBodyBytes;
     const body = await readBody(req, limit);
-    if (path.startsWith('/_sandbox/')) {
-      if (body.tooLarge) throw tooLarge(limit);
-      handleControl(this, method, path, body.data, res);
-      return;
-    }
     this.statsCollector.request();
     if (body.tooLarge) throw tooLarge(limit);
     const segments = pathSegments(path);
@@ -130,6 +219,11 @@ export class SandboxServer implements App {
   private authorized(req: IncomingMessage): boolean {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     return m?.[1] === this.token;
+  }
+
+  private bearerIs(req: IncomingMessage, secret: string): boolean {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    return m?.[1] !== undefined && sameSecret(m[1], secret);
   }
 
   /** Applies latency and any injected outcome; true when the request was answered (or dropped) here. */
