@@ -20,6 +20,7 @@ import {
   createRedisCache,
   createRedisLimiter,
   createRedisPubSub,
+  MAX_CACHE_TTL_MS,
   MemoryEventStore,
   type PubSub,
   RedisEventStore,
@@ -405,6 +406,7 @@ describe.skipIf(noRedis)('Redis lost and restored', () => {
     await pubsub.subscribe('during', (m) => during.push(m));
     await pubsub.publish('during', 'local');
     await waitFor(() => during.length === 1);
+    await sleep(1200); // longer than the command timeout: the queued SUBSCRIBE has timed out meanwhile
     proxy.restore();
     await waitFor(() => redis.status === 'ok', 5000);
     // The subscriber connection reconnects on its own schedule: publish until it hears.
@@ -456,6 +458,25 @@ describe.skipIf(noRedis)('Redis lost and restored', () => {
     expect(after.filter((l) => l.level === 40)).toHaveLength(1);
     expect(after.filter((l) => l.level === 30)).toHaveLength(1);
   });
+
+  it('close() ends within about a second when Redis stops answering (black-holed link)', async () => {
+    const { proxy, redis } = await throughProxy();
+    const pubsub = createRedisPubSub(redis);
+    await pubsub.subscribe('bh', () => {});
+    const subscriber = redis.subscriber();
+    await waitFor(() => subscriber.status === 'ready');
+    proxy.blackhole();
+    // Shutdown order of the HTTP server: pub/sub (UNSUBSCRIBE, up to the command timeout), then the connections (QUIT).
+    let started = Date.now();
+    await pubsub.close();
+    expect(Date.now() - started).toBeLessThan(1500);
+    started = Date.now();
+    await redis.close();
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(redis.client.status).toBe('end');
+    expect(subscriber.status).toBe('end');
+    await redis.close(); // idempotent
+  }, 15_000);
 
   it('event store: keeps storing in-process while down', async () => {
     const { proxy, redis } = await throughProxy();
@@ -536,7 +557,73 @@ describe.each(cacheSuites)('%s', (_name, make, skip) => {
   });
 });
 
+describe.skipIf(noRedis)('Redis cache namespace versions', () => {
+  it('never reuses a version after the version key expired', async () => {
+    const cache = createRedisCache({ redis: await replica() });
+    const ns = `ver${randomBytes(3).toString('hex')}:`;
+    const versionKey = `${PREFIX}cache:ver:${ns}`;
+    await cache.invalidate(`${ns}*`);
+    await cache.set(`${ns}k`, 'old', 60_000);
+    await cache.invalidate(`${ns}*`);
+    expect(await cache.get(`${ns}k`)).toBeUndefined();
+    // The version key lives MAX_CACHE_TTL_MS after its last bump; an entry written late under it outlives it.
+    expect(await adminClient().pttl(versionKey)).toBeGreaterThan(MAX_CACHE_TTL_MS - 60_000);
+    await adminClient().del(versionKey); // as if expired
+    await cache.invalidate(`${ns}*`);
+    expect(await cache.get(`${ns}k`)).toBeUndefined();
+    await cache.set(`${ns}k`, 'new', 60_000);
+    expect(await cache.get(`${ns}k`)).toBe('new');
+  });
+});
+
 describe('MemoryEventStore bounds', () => {
+  it('keeps the total size under maxBytes, dropping the oldest events first', async () => {
+    const MiB = 1024 * 1024;
+    const store = new MemoryEventStore({ maxBytes: 10 * MiB });
+    const big = (n: number): JSONRPCMessage => ({
+      jsonrpc: '2.0',
+      id: n,
+      result: { content: [{ type: 'text', text: 'x'.repeat(MiB) }] },
+    });
+    const session = store.forSession('big');
+    const first = await session.storeEvent('st', big(0));
+    const other = await store.forSession('other').storeEvent('small', msg(1)); // older than most big ones
+    for (let n = 1; n < 100; n++) {
+      await session.storeEvent('st', big(n));
+      expect(store.bytes).toBeLessThanOrEqual(10 * MiB);
+    }
+    expect(store.bytes).toBeGreaterThan(8 * MiB);
+    const { messages } = await replay(session, first);
+    const ids = messages.map((m) => (m as { id: number }).id);
+    expect(ids.length).toBeGreaterThanOrEqual(8);
+    expect(ids.length).toBeLessThanOrEqual(10);
+    expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => 100 - ids.length + i)); // the newest
+    // The other session's event was older than everything kept: gone too.
+    await store.forSession('other').storeEvent('small', msg(2));
+    expect((await replay(store.forSession('other'), other)).messages).toEqual([msg(2)]);
+  });
+
+  it('forgetSession drops every stream of that session and nothing else', async () => {
+    const store = new MemoryEventStore();
+    const [a, b] = [store.forSession('a'), store.forSession('b')];
+    const a1 = await a.storeEvent('_GET_stream', msg(1));
+    const a2 = await a.storeEvent('req', msg(1));
+    const b1 = await b.storeEvent('_GET_stream', msg(1));
+    for (const view of [a, b]) {
+      await view.storeEvent('_GET_stream', msg(2));
+      await view.storeEvent('req', msg(2));
+    }
+    const before = store.bytes;
+    await store.forgetSession('a');
+    expect(store.bytes).toBeLessThan(before);
+    expect((await replay(a, a1)).messages).toEqual([]);
+    expect((await replay(a, a2)).messages).toEqual([]);
+    expect((await replay(b, b1)).messages).toEqual([msg(2)]);
+    await b.forgetSession('b'); // on a view too
+    expect((await replay(b, b1)).messages).toEqual([]);
+    expect(store.bytes).toBe(0);
+  });
+
   it('keeps at most maxStreams, dropping the least recently written', async () => {
     const store = new MemoryEventStore({ maxStreams: 2 });
     const a = await store.storeEvent('a', msg(1));
@@ -644,6 +731,35 @@ describe.each(eventStoreSuites)('%s', (name, make, makeOtherReplica, skip) => {
     expect((await replay(store, first)).messages).toEqual([]);
   });
 
+  it.skipIf(skip)('forgetSession makes the events of a session unreplayable, on every replica', async () => {
+    const store = await make();
+    const id = `gone-${randomBytes(3).toString('hex')}`;
+    const [gone, kept] = [store.forSession(id), store.forSession(`${id}-kept`)];
+    const first = await gone.storeEvent('_GET_stream', msg(1));
+    const req = await gone.storeEvent('req-1', msg(1));
+    await gone.storeEvent('_GET_stream', msg(2));
+    await gone.storeEvent('req-1', msg(2));
+    const keptFirst = await kept.storeEvent('_GET_stream', msg(1));
+    await kept.storeEvent('_GET_stream', msg(2));
+    expect((await replay(gone, first)).messages).toEqual([msg(2)]);
+    if (name === 'RedisEventStore') {
+      const index = `${PREFIX}es-keys:${id}`;
+      expect(await adminClient().smembers(index)).toHaveLength(2);
+      expect(await adminClient().ttl(index)).toBeGreaterThan(3000);
+    }
+
+    await store.forgetSession(id);
+    expect((await replay(gone, first)).messages).toEqual([]);
+    expect((await replay(gone, req)).messages).toEqual([]);
+    expect((await replay(kept, keptFirst)).messages).toEqual([msg(2)]);
+    if (name === 'RedisEventStore') {
+      expect(await adminClient().exists(`${PREFIX}es-keys:${id}`, `${PREFIX}es:${id}/_GET_stream`)).toBe(0);
+      const elsewhere = (await makeOtherReplica()).forSession(id);
+      expect((await replay(elsewhere, first)).messages).toEqual([]);
+    }
+    await store.forgetSession('never-existed'); // a no-op, not an error
+  });
+
   it.skipIf(skip || name === 'MemoryEventStore')('replays on another replica', async () => {
     const stored = (await make()).forSession('shared');
     const other = (await makeOtherReplica()).forSession('shared');
@@ -676,9 +792,11 @@ describe.each(eventStoreSuites)('%s', (name, make, makeOtherReplica, skip) => {
     const redis = await replica();
     const store = new RedisEventStore(redis, { ttlSeconds: 120 });
     await store.storeEvent('ttl', msg(1));
-    const ttl = await adminClient().ttl(`${PREFIX}es:/ttl`);
-    expect(ttl).toBeGreaterThan(100);
-    expect(ttl).toBeLessThanOrEqual(120);
+    for (const key of [`${PREFIX}es:/ttl`, `${PREFIX}es-keys:`]) {
+      const ttl = await adminClient().ttl(key);
+      expect(ttl).toBeGreaterThan(100);
+      expect(ttl).toBeLessThanOrEqual(120);
+    }
   });
 });
 

@@ -32,6 +32,7 @@ import { type Database, MIGRATION_LOCK_TABLE, MIGRATION_TABLE, STORE_TABLES } fr
 import { hashApiKey, keyId } from '../src/transports/http/keys.js';
 import { freePort } from './helpers/ports.js';
 import { requireService } from './helpers/services.js';
+import { type TcpProxy as BlackholeProxy, startTcpProxy } from './helpers/tcp-proxy.js';
 
 const execFileAsync = promisify(execFile);
 const MIGRATION_NAMES = Object.keys(buildMigrations('sqlite'));
@@ -697,6 +698,134 @@ describe.skipIf(pgStatus === false)('store: postgres availability', () => {
     expect(elapsed).toBeGreaterThan(4_500);
     expect(elapsed).toBeLessThan(8_000);
   });
+});
+
+// ---------------------------------------------------------------- PostgreSQL that stops answering
+
+describe.skipIf(pgStatus === false)('store: postgres black-holed (connections open, no answers)', () => {
+  const proxies: BlackholeProxy[] = [];
+  const stores: Store[] = [];
+
+  /** A migrated store through a fresh proxy, with `warm` pooled connections already open. */
+  async function storeThroughProxy(options: Partial<OpenStoreOptions> = {}, warm = 2) {
+    const proxy = await startTcpProxy(PG_PORT, PG_HOST);
+    proxies.push(proxy);
+    const { name } = await createDatabase();
+    const store = await openStore({ databaseUrl: databaseUrl(name, proxy.port), poolSize: 3, ...options });
+    stores.push(store);
+    await Promise.all(Array.from({ length: warm }, () => sql`select pg_sleep(0.05)`.execute(dbOf(store))));
+    return { proxy, store, name };
+  }
+
+  beforeAll(() => {
+    if (pgStatus instanceof Error) throw pgStatus;
+  });
+
+  afterEach(async () => {
+    // Bounded even when a test failed with the link still black-holed.
+    await Promise.all(stores.splice(0).map((store) => store.close()));
+    await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
+  });
+
+  afterAll(dropCreatedDatabases);
+
+  it('a query fails with StoreUnavailableError after the query timeout (default 5 s)', async () => {
+    const { proxy, store } = await storeThroughProxy();
+    proxy.blackhole();
+    const started = performance.now();
+    const error = await store.listApiKeys().catch((e: unknown) => e);
+    const elapsed = performance.now() - started;
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as Error).message).toMatch(/during listApiKeys: Query read timeout: no answer .* 5000 ms/);
+    expect(elapsed).toBeGreaterThan(4_500);
+    expect(elapsed).toBeLessThan(6_500);
+  }, 20_000);
+
+  it('queryTimeoutMs sets the limit; a timed-out connection is not reused once the link is back', async () => {
+    const { proxy, store } = await storeThroughProxy({ queryTimeoutMs: 800 }, 0);
+    const backends = () =>
+      Promise.all(
+        Array.from({ length: 3 }, async () => {
+          const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid, pg_sleep(0.05)`.execute(
+            dbOf(store),
+          );
+          return rows[0]!.pid;
+        }),
+      );
+    const before = await backends();
+    expect(new Set(before).size).toBe(3);
+    proxy.blackhole();
+    const started = performance.now();
+    // Transactions too: the rollback after the timeout does not wait a second time.
+    const results = await Promise.allSettled([
+      store.ping(),
+      store.recordUsage([usage()]),
+      store.listApiKeys(),
+    ]);
+    expect(performance.now() - started).toBeLessThan(1_500);
+    for (const result of results) {
+      expect(result.status).toBe('rejected');
+      expect((result as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
+    }
+    // All three connections were dropped, not returned to the pool: after a failover the stale ones
+    // would never answer. (Here the link comes back, so reused ones would answer from the same backends.)
+    proxy.restore();
+    const after = await backends();
+    expect(after.filter((pid) => before.includes(pid))).toEqual([]);
+    expect(await countRows(store, 'usage_records')).toBe(0);
+
+    // Link lost inside a transaction: the rollback after the timeout fails at once instead of
+    // queueing behind the lost answer for another queryTimeoutMs.
+    let inTransaction = 0;
+    let lostAt = 0;
+    const failed = await dbOf(store)
+      .transaction()
+      .execute(async (trx) => {
+        const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx);
+        inTransaction = rows[0]!.pid;
+        proxy.blackhole();
+        lostAt = performance.now();
+        await sql`select 1`.execute(trx);
+      })
+      .catch((e: unknown) => e);
+    expect(performance.now() - lostAt).toBeLessThan(1_300);
+    expect((failed as Error).message).toMatch(/Query read timeout/);
+    proxy.restore();
+    expect(await backends()).not.toContain(inTransaction);
+  }, 20_000);
+
+  it('close() finishes within about 2 s with a query in flight and idle connections', async () => {
+    const { proxy, store } = await storeThroughProxy({}, 3);
+    proxy.blackhole();
+    const inFlight = store.ping().catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = performance.now();
+    await store.close();
+    expect(performance.now() - started).toBeLessThan(3_000);
+    const started2 = performance.now();
+    expect(await inFlight).toBeInstanceOf(StoreUnavailableError);
+    expect(performance.now() - started2).toBeLessThan(500);
+  }, 20_000);
+
+  it('migrations may wait longer than queryTimeoutMs (another replica holding the migration lock)', async () => {
+    const { name } = await createDatabase();
+    const store = await openStore({ databaseUrl: databaseUrl(name), queryTimeoutMs: 300, migrate: false });
+    stores.push(store);
+    const holder = new pg.Client({ connectionString: databaseUrl(name) });
+    await holder.connect();
+    try {
+      // Kysely's PostgreSQL migration lock id (kysely/dist/esm/dialect/postgres/postgres-adapter.js).
+      await holder.query('select pg_advisory_lock(3853314791062309107)');
+      const migrating = store.migrate();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await holder.query('select pg_advisory_unlock(3853314791062309107)');
+      expect(await migrating).toEqual(MIGRATION_NAMES);
+    } finally {
+      await holder.end();
+    }
+    // Outside migrations the short limit applies.
+    await expect(sql`select pg_sleep(1)`.execute(dbOf(store))).rejects.toThrow(/Query read timeout/);
+  }, 20_000);
 });
 
 // ---------------------------------------------------------------- CLI

@@ -27,7 +27,10 @@ describe('tool failure reports', () => {
   });
 
   it('still says "nothing was changed" when Airtable refused every record', async () => {
-    const text = await h.fails('batch_create_records', { table_id: 'Tasks', records: [{ Status: 'No such option' }] });
+    const text = await h.fails('batch_create_records', {
+      table_id: 'Tasks',
+      records: [{ Status: 'No such option' }],
+    });
     expect(text).toMatch(/nothing was changed/);
   });
 

@@ -3,13 +3,14 @@
  *
  * Keys are `:`-separated paths (`schema:appX`, `records:appX:tblY:...`).
  * `invalidate('records:appX:*')` drops every key under that prefix and
- * `invalidate('*')` drops everything. In Redis a namespace is a version
- * counter that is part of each key's name, so invalidating one is a single
- * INCR however many keys it holds (no SCAN/KEYS); the orphans expire by TTL.
+ * `invalidate('*')` drops everything. In Redis a namespace has a version
+ * that is part of each key's name, so invalidating one is a single SET of a
+ * new version however many keys it holds (no SCAN/KEYS); the orphans expire by TTL.
  *
  * Values are stored as JSON in both implementations, so callers get the same
  * copies (never a shared object) whichever one is configured.
  */
+import { randomBytes } from 'node:crypto';
 import type { SharedRedis } from './connection.js';
 
 export interface ResponseCache {
@@ -20,11 +21,20 @@ export interface ResponseCache {
 }
 
 /**
- * Longest TTL accepted. Namespace versions live this long after their last
- * bump; since no entry outlives them, an expired version (read as 0 again)
- * can never resurrect an entry written under an earlier 0.
+ * Longest TTL accepted. Namespace versions also live this long after their
+ * last bump, then read as `0` again. That is safe because every version is a
+ * new unique value, never reused: entries written under an expired version
+ * stay orphaned whatever comes later, and entries written under `0` before the
+ * first bump have expired by the time the version key does. (A counter would
+ * not be: after expiry it would count 1, 2... again and revive entries written
+ * under those numbers less than MAX_CACHE_TTL_MS ago.)
  */
 export const MAX_CACHE_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** A namespace version never used before: time plus randomness (base 36, no `.` or `#`). */
+function newVersion(): string {
+  return `${Date.now().toString(36)}${randomBytes(5).readUIntBE(0, 5).toString(36)}`;
+}
 
 /** The key prefix a namespace pattern covers (`a:b:*` → `a:b:`, `*` → ``), or undefined for a plain key. */
 function namespacePrefix(keyOrNamespace: string): string | undefined {
@@ -168,11 +178,7 @@ class RedisCache implements ResponseCache {
       await this.redis.client.del(await this.#valueKey(keyOrNamespace));
       return;
     }
-    await this.redis.client
-      .multi()
-      .incr(this.#versionKey(prefix))
-      .pexpire(this.#versionKey(prefix), MAX_CACHE_TTL_MS)
-      .exec();
+    await this.redis.client.set(this.#versionKey(prefix), newVersion(), 'PX', MAX_CACHE_TTL_MS);
   }
 
   #versionKey(prefix: string): string {

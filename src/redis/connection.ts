@@ -37,6 +37,8 @@ export class SharedRedis {
   #subscriber: Redis | undefined;
   #connecting: Promise<void> | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined;
+  readonly #commandTimeoutMs: number;
   /** A command failed while the connection looked fine (already logged once). */
   #commandFailing = false;
 
@@ -44,12 +46,13 @@ export class SharedRedis {
     this.keyPrefix = options.keyPrefix ?? 'amk:';
     this.logger = options.logger;
     const maxDelay = options.maxReconnectDelayMs ?? 2000;
+    this.#commandTimeoutMs = options.commandTimeoutMs ?? 1000;
     this.client = new Redis(options.url, {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
-      commandTimeout: options.commandTimeoutMs ?? 1000,
+      commandTimeout: this.#commandTimeoutMs,
       // Capped exponential backoff; never returns null, so ioredis keeps trying until close().
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), maxDelay),
     });
@@ -84,7 +87,10 @@ export class SharedRedis {
   /**
    * The connection for SUBSCRIBE (a subscribed connection can run nothing else).
    * Unlike the command client it queues while offline and resubscribes on
-   * reconnect, so a subscription made while Redis is down takes effect when it returns.
+   * reconnect, so a subscription made while Redis is down takes effect when it
+   * returns. Its commands time out like the command client's (a black-holed
+   * connection never answers an UNSUBSCRIBE); a timed-out SUBSCRIBE is still
+   * made good by the resubscription on the next reconnect.
    */
   subscriber(): Redis {
     if (!this.#subscriber) {
@@ -92,7 +98,7 @@ export class SharedRedis {
         lazyConnect: false,
         enableOfflineQueue: true,
         maxRetriesPerRequest: null,
-        commandTimeout: undefined,
+        commandTimeout: this.#commandTimeoutMs,
         autoResubscribe: true,
       });
       // Errors are expected while Redis is down; the command client's status already reports them.
@@ -101,12 +107,20 @@ export class SharedRedis {
     return this.#subscriber;
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#listeners.clear();
-    await Promise.all([quit(this.client), this.#subscriber ? quit(this.#subscriber) : undefined]);
-    this.#status = 'down';
+  /**
+   * Ends both connections, within about {@link QUIT_TIMEOUT_MS} even when
+   * Redis stopped answering without closing the socket: the command client
+   * gets a polite QUIT (pending replies still arrive) for that long, then is
+   * dropped; the subscriber has nothing pending worth waiting for and is dropped at once.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      this.#listeners.clear();
+      await Promise.all([quit(this.client), this.#subscriber && drop(this.#subscriber)]);
+      this.#status = 'down';
+    })();
+    return this.#closing;
   }
 
   /**
@@ -166,17 +180,50 @@ export class SharedRedis {
   }
 }
 
-/** QUIT when connected (lets pending replies arrive), otherwise just drop the socket and stop reconnecting. */
+/** How long close() waits for Redis to answer QUIT before dropping the connection. */
+export const QUIT_TIMEOUT_MS = 1000;
+
+/**
+ * QUIT when connected (lets pending replies arrive), but for at most
+ * QUIT_TIMEOUT_MS: a black-holed connection never answers. Otherwise, or
+ * after that, drop the socket and stop reconnecting.
+ */
 async function quit(client: Redis): Promise<void> {
   if (client.status === 'ready') {
-    try {
-      await client.quit();
-      return;
-    } catch {
-      // fall through to disconnect
-    }
+    let timer: NodeJS.Timeout | undefined;
+    const answered = client.quit().then(
+      () => true,
+      () => false,
+    );
+    const gaveUp = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), QUIT_TIMEOUT_MS);
+    });
+    const done = await Promise.race([answered, gaveUp]);
+    clearTimeout(timer);
+    if (done) return;
   }
+  await drop(client);
+}
+
+/** Longest wait for a dropped connection's 'end' (normally the next tick). */
+const DROP_WAIT_MS = 500;
+
+/**
+ * Stop reconnecting and close the socket now. disconnect() alone only
+ * half-closes it and waits up to ioredis's disconnectTimeout (2 s) for the
+ * server's side, which a black-holed server never sends.
+ */
+async function drop(client: Redis): Promise<void> {
+  if (client.status === 'end') return;
+  let timer: NodeJS.Timeout | undefined;
+  const ended = new Promise<void>((resolve) => {
+    client.once('end', resolve);
+    timer = setTimeout(resolve, DROP_WAIT_MS);
+  });
   client.disconnect(false);
+  client.stream?.destroy();
+  if ((client.status as Redis['status']) !== 'end') await ended; // 'end' may have been emitted synchronously
+  clearTimeout(timer);
 }
 
 /** Settles with `work`, or rejects with the signal's reason if it aborts first. */

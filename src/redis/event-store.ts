@@ -12,7 +12,9 @@
  * The SDK names every session's standalone GET stream `_GET_stream`, so one
  * store shared by all sessions would replay one session's notifications to
  * another. Give each transport `store.forSession(sessionId)`: its streams are
- * invisible to every other session's view.
+ * invisible to every other session's view. When a session ends, call
+ * `store.forgetSession(sessionId)` so its events (tool results can be large)
+ * are not kept until the TTL.
  */
 import type { EventId, EventStore, StreamId } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
@@ -35,10 +37,35 @@ export interface MemoryEventStoreOptions {
   maxStreams?: number;
   /** A stream not written for this long is dropped (like the Redis store's EXPIRE). */
   ttlSeconds?: number;
+  /**
+   * Total size kept, over all streams and sessions, each event counted as the
+   * length of its JSON; past it the oldest events go first. Default
+   * {@link DEFAULT_MAX_BYTES}. Tool results can be megabytes each, so the count
+   * limits alone would allow gigabytes.
+   */
+  maxBytes?: number;
+}
+
+/** Default {@link MemoryEventStoreOptions.maxBytes}: 64 MiB. */
+export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+
+/** What the HTTP transport needs: a view per session, and a way to drop a closed session's events. */
+export interface SessionEventStores {
+  forSession(sessionId: string): EventStore;
+  /** Drops every stream of the session: none of its events can be replayed afterwards. Never rejects. */
+  forgetSession(sessionId: string): Promise<void>;
+}
+
+interface StoredEvent {
+  seq: number;
+  /** The message as JSON: its length is what the byte bound counts, and replay hands out fresh copies. */
+  json: string;
 }
 
 interface StreamLog {
-  events: { seq: number; message: JSONRPCMessage }[];
+  scope: string;
+  events: StoredEvent[];
+  bytes: number;
   writtenAt: number;
 }
 
@@ -46,34 +73,50 @@ interface StreamLog {
 class MemoryStreams {
   #streams = new Map<string, StreamLog>();
   #seq = 0;
+  #bytes = 0;
 
   constructor(
     private readonly maxEventsPerStream: number,
     private readonly maxStreams: number,
     private readonly ttlMs: number,
+    private readonly maxBytes: number,
   ) {}
 
-  append(key: string, message: JSONRPCMessage): number {
+  /** Total JSON length of everything kept (for tests and metrics). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  append(scope: string, key: string, message: JSONRPCMessage): number {
     const now = Date.now();
-    const log = this.#live(key, now) ?? { events: [], writtenAt: now };
+    const log = this.#live(key, now) ?? { scope, events: [], bytes: 0, writtenAt: now };
     this.#streams.delete(key); // re-inserted last: Map order is least recently written first
     log.writtenAt = now;
-    log.events.push({ seq: ++this.#seq, message });
+    const json = JSON.stringify(message) ?? 'null';
+    log.events.push({ seq: ++this.#seq, json });
+    log.bytes += json.length;
+    this.#bytes += json.length;
     if (log.events.length > this.maxEventsPerStream)
-      log.events.splice(0, log.events.length - this.maxEventsPerStream);
+      this.#trim(log, log.events.length - this.maxEventsPerStream);
     this.#streams.set(key, log);
     this.#evict(now);
     return this.#seq;
   }
 
-  after(key: string, seq: number): StreamLog['events'] {
-    return (this.#live(key, Date.now())?.events ?? []).filter((e) => e.seq > seq);
+  after(key: string, seq: number): { seq: number; message: JSONRPCMessage }[] {
+    return (this.#live(key, Date.now())?.events ?? [])
+      .filter((e) => e.seq > seq)
+      .map((e) => ({ seq: e.seq, message: JSON.parse(e.json) as JSONRPCMessage }));
+  }
+
+  forgetScope(scope: string): void {
+    for (const [key, log] of this.#streams) if (log.scope === scope) this.#drop(key, log);
   }
 
   #live(key: string, now: number): StreamLog | undefined {
     const log = this.#streams.get(key);
     if (log && now - log.writtenAt > this.ttlMs) {
-      this.#streams.delete(key);
+      this.#drop(key, log);
       return undefined;
     }
     return log;
@@ -82,13 +125,45 @@ class MemoryStreams {
   #evict(now: number): void {
     for (const [key, log] of this.#streams) {
       if (this.#streams.size <= this.maxStreams && now - log.writtenAt <= this.ttlMs) break;
-      this.#streams.delete(key);
+      this.#drop(key, log);
     }
+    while (this.#bytes > this.maxBytes) this.#dropOldestEvent();
+  }
+
+  /** Drops the oldest event kept (the smallest sequence number): a scan of the streams, at most maxStreams. */
+  #dropOldestEvent(): void {
+    let oldest: [string, StreamLog] | undefined;
+    for (const entry of this.#streams) {
+      const first = entry[1].events[0];
+      if (first && (!oldest || first.seq < (oldest[1].events[0]?.seq ?? Number.POSITIVE_INFINITY)))
+        oldest = entry;
+    }
+    if (!oldest) {
+      this.#bytes = 0; // unreachable: bytes are only counted while some stream holds them
+      return;
+    }
+    const [key, log] = oldest;
+    this.#trim(log, 1);
+    if (log.events.length === 0) this.#drop(key, log);
+  }
+
+  #trim(log: StreamLog, count: number): void {
+    for (const event of log.events.splice(0, count)) {
+      log.bytes -= event.json.length;
+      this.#bytes -= event.json.length;
+    }
+  }
+
+  #drop(key: string, log: StreamLog): void {
+    if (this.#streams.get(key) === log) this.#streams.delete(key);
+    this.#bytes -= log.bytes;
+    log.bytes = 0;
+    log.events = [];
   }
 }
 
-/** Bounded in-process EventStore: per-stream and stream-count limits plus an idle TTL. */
-export class MemoryEventStore implements EventStore {
+/** Bounded in-process EventStore: per-stream, stream-count and total-size limits plus an idle TTL. */
+export class MemoryEventStore implements EventStore, SessionEventStores {
   #streams: MemoryStreams;
   #scope = '';
 
@@ -97,7 +172,13 @@ export class MemoryEventStore implements EventStore {
       options.maxEventsPerStream ?? 1000,
       options.maxStreams ?? 1000,
       (options.ttlSeconds ?? 3600) * 1000,
+      options.maxBytes ?? DEFAULT_MAX_BYTES,
     );
+  }
+
+  /** Total JSON length of the events kept, over all sessions. */
+  get bytes(): number {
+    return this.#streams.bytes;
   }
 
   /** A view for one session, sharing this store's storage and bounds. */
@@ -108,8 +189,13 @@ export class MemoryEventStore implements EventStore {
     return view;
   }
 
+  /** Drops every stream of the session (on any view: the storage is shared). */
+  async forgetSession(sessionId: string): Promise<void> {
+    this.#streams.forgetScope(sessionId);
+  }
+
   async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
-    return `${streamId}_${this.#streams.append(this.#key(streamId), message)}`;
+    return `${streamId}_${this.#streams.append(this.#scope, this.#key(streamId), message)}`;
   }
 
   async getStreamIdForEventId(eventId: EventId): Promise<StreamId | undefined> {
@@ -137,39 +223,71 @@ export interface RedisEventStoreOptions {
   maxEventsPerStream?: number;
   /** Idle streams expire after this long. */
   ttlSeconds?: number;
+  /** maxBytes of the in-process store used while Redis is unavailable; default {@link DEFAULT_MAX_BYTES}. */
+  localMaxBytes?: number;
 }
 
 /** Entries read per XRANGE while replaying. */
 const REPLAY_BATCH = 100;
+/** Keys per UNLINK in forgetSession. */
+const FORGET_BATCH = 500;
 
 /**
  * EventStore in Redis Streams, one stream per (session, SDK stream). While
  * Redis is unavailable, events go to an in-process store instead, so live
  * delivery never stops; those can only be replayed on this replica.
+ *
+ * Each session's stream keys are also listed in a set (`es-keys:<session>`,
+ * same TTL), so forgetSession can delete them without a SCAN.
  */
-export class RedisEventStore implements EventStore {
+export class RedisEventStore implements EventStore, SessionEventStores {
   readonly #redis: SharedRedis;
-  readonly #maxEvents: number;
-  readonly #ttlSeconds: number;
+  readonly #options: Required<RedisEventStoreOptions>;
   #local: MemoryEventStore;
   #scope = '';
 
   constructor(redis: SharedRedis, options: RedisEventStoreOptions = {}) {
     this.#redis = redis;
-    this.#maxEvents = options.maxEventsPerStream ?? 1000;
-    this.#ttlSeconds = options.ttlSeconds ?? 3600;
-    this.#local = new MemoryEventStore({ maxEventsPerStream: this.#maxEvents, ttlSeconds: this.#ttlSeconds });
+    this.#options = {
+      maxEventsPerStream: options.maxEventsPerStream ?? 1000,
+      ttlSeconds: options.ttlSeconds ?? 3600,
+      localMaxBytes: options.localMaxBytes ?? DEFAULT_MAX_BYTES,
+    };
+    this.#local = new MemoryEventStore({
+      maxEventsPerStream: this.#options.maxEventsPerStream,
+      ttlSeconds: this.#options.ttlSeconds,
+      maxBytes: this.#options.localMaxBytes,
+    });
   }
 
   /** A view for one session: its streams are keyed under the session, invisible to other sessions. */
   forSession(sessionId: string): RedisEventStore {
-    const view = new RedisEventStore(this.#redis, {
-      maxEventsPerStream: this.#maxEvents,
-      ttlSeconds: this.#ttlSeconds,
-    });
+    const view = new RedisEventStore(this.#redis, this.#options);
     view.#local = this.#local.forSession(sessionId);
     view.#scope = sessionId;
     return view;
+  }
+
+  /**
+   * Deletes every stream of the session, in Redis and in the in-process
+   * fallback (on any view). Never rejects: when Redis cannot be reached the
+   * streams are left to expire after ttlSeconds.
+   */
+  async forgetSession(sessionId: string): Promise<void> {
+    await this.#local.forgetSession(sessionId);
+    if (this.#redis.status !== 'ok') return;
+    const client = this.#redis.client;
+    const index = this.#sessionKey(sessionId);
+    try {
+      const keys = await client.smembers(index);
+      // UNLINK frees big streams in the background. A stream created between the two commands is left to its TTL.
+      for (let at = 0; at < keys.length; at += FORGET_BATCH)
+        await client.unlink(...keys.slice(at, at + FORGET_BATCH));
+      await client.unlink(index);
+      this.#redis.reportCommandOk();
+    } catch (err) {
+      this.#redis.reportCommandError(err);
+    }
   }
 
   async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
@@ -212,13 +330,17 @@ export class RedisEventStore implements EventStore {
     }
   }
 
-  /** XADD and refresh the expiry in one transaction; returns the entry id. */
+  /** XADD, list the stream under its session and refresh both expiries, in one transaction; returns the entry id. */
   async #append(streamId: StreamId, message: JSONRPCMessage): Promise<string> {
     const key = this.#key(streamId);
+    const index = this.#sessionKey(this.#scope);
+    const { maxEventsPerStream, ttlSeconds } = this.#options;
     const replies = await this.#redis.client
       .multi()
-      .xadd(key, 'MAXLEN', '~', this.#maxEvents, '*', 'm', JSON.stringify(message))
-      .expire(key, this.#ttlSeconds)
+      .xadd(key, 'MAXLEN', '~', maxEventsPerStream, '*', 'm', JSON.stringify(message))
+      .expire(key, ttlSeconds)
+      .sadd(index, key)
+      .expire(index, ttlSeconds)
       .exec();
     const [err, position] = replies?.[0] ?? [new Error('transaction aborted'), null];
     if (err) throw err;
@@ -228,5 +350,9 @@ export class RedisEventStore implements EventStore {
 
   #key(streamId: StreamId): string {
     return `${this.#redis.keyPrefix}es:${this.#scope}/${streamId}`;
+  }
+
+  #sessionKey(sessionId: string): string {
+    return `${this.#redis.keyPrefix}es-keys:${sessionId}`;
   }
 }

@@ -6,10 +6,12 @@
 export { createMemoryCache, createRedisCache, MAX_CACHE_TTL_MS, type ResponseCache } from './cache.js';
 export { type RedisStatus, SharedRedis, type SharedRedisOptions } from './connection.js';
 export {
+  DEFAULT_MAX_BYTES as DEFAULT_EVENT_STORE_MAX_BYTES,
   MemoryEventStore,
   type MemoryEventStoreOptions,
   RedisEventStore,
   type RedisEventStoreOptions,
+  type SessionEventStores,
 } from './event-store.js';
 export { createRedisLimiter, type RedisLimiterOptions, type SharedRateLimiter } from './limiter.js';
 export { createMemoryPubSub, createRedisPubSub, type PubSub } from './pubsub.js';

@@ -8,7 +8,8 @@ import { SqlStore } from './sql-store.js';
 import { openSqliteDb } from './sqlite.js';
 import { type Store, StoreUnavailableError } from './types.js';
 
-export { AmbiguousKeyError, SqlStore } from './sql-store.js';
+export { QUERY_TIMEOUT_MS } from './postgres.js';
+export { AmbiguousKeyError, SqlStore, type SqlStoreOptions } from './sql-store.js';
 export * from './types.js';
 
 export interface OpenStoreOptions {
@@ -22,6 +23,13 @@ export interface OpenStoreOptions {
   poolSize?: number;
   /** Apply pending migrations on open; default true. `airtable-mcp-kit migrate` opens with false. */
   migrate?: boolean;
+  /**
+   * PostgreSQL: longest wait in ms for one query's answer before it fails with
+   * StoreUnavailableError (a database that stops answering without closing the
+   * connection); default 5000 (QUERY_TIMEOUT_MS), 0 for no limit.
+   * Migrations get at least 10 minutes per query.
+   */
+  queryTimeoutMs?: number;
   /** PostgreSQL connection errors outside a query (the pool recovers by itself); for logging. */
   onError?: (error: Error) => void;
 }
@@ -72,9 +80,14 @@ async function openPostgresStore(url: string, options: OpenStoreOptions): Promis
     throw new Error('DATABASE_URL must start with postgres:// or postgresql://');
   }
   const location = describePostgresUrl(url);
-  const db = await openPostgresDb({ url, poolSize: options.poolSize, onError: options.onError });
+  const { db, withMigrationTimeout } = await openPostgresDb({
+    url,
+    poolSize: options.poolSize,
+    queryTimeoutMs: options.queryTimeoutMs,
+    onError: options.onError,
+  });
   await checkConnection(db, url, location);
-  return new SqlStore(db, 'postgres', location);
+  return new SqlStore(db, 'postgres', location, { withMigrationTimeout });
 }
 
 /** One query up front, so an unreachable server is one clear error at startup, not a 503 per request. */

@@ -33,6 +33,11 @@ export class AmbiguousKeyError extends Error {
   override name = 'AmbiguousKeyError';
 }
 
+export interface SqlStoreOptions {
+  /** Runs a migration with a longer per-query budget than requests get (PostgreSQL's query timeout). */
+  withMigrationTimeout?: <T>(work: () => Promise<T>) => Promise<T>;
+}
+
 /**
  * The Store over Kysely, for both dialects: the SQL is built once and Kysely
  * renders it for SQLite or PostgreSQL. Every public method maps "database
@@ -47,6 +52,7 @@ export class SqlStore implements Store {
     readonly db: Kysely<Database>,
     readonly dialect: StoreDialect,
     readonly location: string,
+    private readonly options: SqlStoreOptions = {},
   ) {
     const migrations = buildMigrations(dialect);
     this.#migrator = new Migrator({
@@ -58,8 +64,9 @@ export class SqlStore implements Store {
   }
 
   migrate(): Promise<string[]> {
+    const withTimeout = this.options.withMigrationTimeout ?? ((work) => work());
     return this.#run('migrate', async () => {
-      const { error, results = [] } = await this.#migrator.migrateToLatest();
+      const { error, results = [] } = await withTimeout(() => this.#migrator.migrateToLatest());
       if (error)
         throw migrationError(error, results.find((result) => result.status === 'Error')?.migrationName);
       return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);

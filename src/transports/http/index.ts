@@ -151,6 +151,7 @@ function persistSessions(state: ServerState, logger: Logger) {
     onClose: (id: string) => {
       const now = new Date().toISOString();
       inOrder(id, () => state.store.closeSession(id, now));
+      void state.eventStores.forgetSession(id);
     },
     drain: () => Promise.all(chains.values()).then(() => {}),
   };

@@ -4,7 +4,6 @@
  * and Redis (REDIS_URL). Without Redis, in-process equivalents serve, and
  * while Redis is unreachable they stand in for it.
  */
-import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { Gauge } from 'prom-client';
 import type { RateLimiter } from '../../airtable/index.js';
 import type { Config } from '../../config.js';
@@ -19,6 +18,7 @@ import {
   type PubSub,
   RedisEventStore,
   type ResponseCache,
+  type SessionEventStores,
   SharedRedis,
 } from '../../redis/index.js';
 import { openStore } from '../../store/index.js';
@@ -33,8 +33,8 @@ export interface ServerState {
   redis?: SharedRedis;
   limiter: RateLimiter;
   cache: ResponseCache;
-  /** Per-session event stores (see McpRoutesOptions.eventStores). */
-  eventStores: { forSession(sessionId: string): EventStore };
+  /** Per-session event stores (see McpRoutesOptions.eventStores); a closed session's events are dropped. */
+  eventStores: SessionEventStores;
   pubsub: PubSub;
   usage: UsageRecorder;
   /** Health checks of storage (critical: nothing authenticates without it) and Redis (degraded: fallbacks serve). */
