@@ -272,6 +272,13 @@ describe.runIf(services.postgres)('PostgreSQL failures', () => {
       expect(((await lost.json()) as { error: { message: string } }).error.message).toMatch(/database/i);
       proxy.restore();
       await expect.poll(async () => (await init()).status, { timeout: 20_000, interval: 500 }).toBe(200);
+      // A database that stops answering without closing the connection: 503 after the query timeout, not a hang.
+      proxy.blackhole();
+      const started = Date.now();
+      expect((await init()).status).toBe(503);
+      expect(Date.now() - started).toBeLessThan(8_000);
+      proxy.restore();
+      await expect.poll(async () => (await init()).status, { timeout: 20_000, interval: 500 }).toBe(200);
     } finally {
       await replica.stop();
       await proxy.close();
