@@ -53,6 +53,7 @@ Sandbox options (with the sandbox command):
   --data <file>              Keep data in this SQLite file (default: in memory) [SANDBOX_DATA]
   --seed <demo|empty>        Start with the demo bases (default) or one empty base [SANDBOX_SEED]
   --token <token>            The one accepted token, default patSandbox.localdevtoken [SANDBOX_TOKEN]
+  --control-token <token>    Require this bearer token on /_sandbox/* (stats, reset, faults) [SANDBOX_CONTROL_TOKEN]
   --no-rate-limit            Turn off Airtable's 5 req/s per base and 50 req/s per token limits [SANDBOX_RATE_LIMIT=0]
 
   -h, --help                 Show this help
@@ -73,6 +74,7 @@ const OPTIONS = {
   data: { type: 'string' },
   seed: { type: 'string' },
   token: { type: 'string' },
+  'control-token': { type: 'string' },
   'rate-limit': { type: 'boolean' },
   transport: { type: 'string' },
   'base-path': { type: 'string' },
@@ -135,6 +137,7 @@ function toFlags(values: Values, command: string): ConfigFlags {
     data: values.data,
     seed: values.seed,
     token: values.token,
+    controlToken: values['control-token'],
     rateLimit: values['no-rate-limit'] ? false : values['rate-limit'],
   };
 }
@@ -207,13 +210,14 @@ async function withStore(
 
 async function runSandbox(config: Config): Promise<void> {
   const { startSandbox } = await import('./sandbox/index.js');
-  const { port, host, dataFile, seed, token, rateLimit } = config.sandbox;
+  const { port, host, dataFile, seed, token, controlToken, rateLimit } = config.sandbox;
   const sandbox = await startSandbox({
     port,
     host,
     dataFile,
     seed,
     token,
+    controlToken,
     rateLimit: rateLimit ? {} : false,
   });
   const lines = [

@@ -68,6 +68,8 @@ export const ConfigSchema = z.object({
     dataFile: z.string().min(1).optional(),
     seed: z.enum(['demo', 'empty']).default('demo'),
     token: z.string().min(1).optional(),
+    /** When set, the sandbox's /_sandbox/* control routes require it as a bearer token. */
+    controlToken: z.string().min(1).optional(),
     rateLimit: booleanish.default(true),
   }),
   http: z.object({
@@ -170,6 +172,7 @@ export interface ConfigFlags {
   data?: string;
   seed?: string;
   token?: string;
+  controlToken?: string;
   rateLimit?: boolean;
 }
 
@@ -212,6 +215,7 @@ function rawConfig(flags: ConfigFlags, env: Env): ConfigInput {
       dataFile: flags.data ?? env.SANDBOX_DATA,
       seed: flags.seed ?? env.SANDBOX_SEED,
       token: flags.token ?? env.SANDBOX_TOKEN,
+      controlToken: flags.controlToken ?? env.SANDBOX_CONTROL_TOKEN,
       rateLimit: flags.rateLimit ?? env.SANDBOX_RATE_LIMIT,
     },
     http: {

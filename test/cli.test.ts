@@ -86,6 +86,31 @@ describe('airtable-mcp-kit CLI', () => {
     expect(badBase.stderr).toContain('base id');
   });
 
+  it('runs the standalone sandbox, with a control token when asked', async () => {
+    const child = spawn(process.execPath, [CLI, 'sandbox', '--port', '0', '--control-token', 'ctl'], {
+      env: CLEAN_ENV,
+      stdio: 'pipe',
+    });
+    try {
+      const url = await new Promise<string>((resolve) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          const match = /listening on (http:\/\/\S+)/.exec(chunk.toString());
+          if (match?.[1]) resolve(match[1]);
+        });
+      });
+      expect((await fetch(`${url}/_sandbox/stats`)).status).toBe(401);
+      expect(
+        (await fetch(`${url}/_sandbox/stats`, { headers: { Authorization: 'Bearer ctl' } })).status,
+      ).toBe(200);
+      const bases = await fetch(`${url}/v0/meta/bases`, {
+        headers: { Authorization: 'Bearer patSandbox.localdevtoken' },
+      });
+      expect(bases.status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
   it('manages API keys and migrations in the store', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'amk-cli-'));
     const env = { DATA_DIR: dataDir };
