@@ -104,6 +104,8 @@ export const ConfigSchema = z.object({
       .min(1_000)
       .default(30 * 60_000),
     maxSessions: z.coerce.number().int().min(1).default(1_000),
+    /** Sessions one API key may hold, so one client cannot take them all. */
+    maxSessionsPerKey: z.coerce.number().int().min(1).default(250),
     /** Express "trust proxy": false, true, a hop count, or addresses/subnets. */
     trustProxy: z.string().default('false'),
     metrics: booleanish.default(true),
@@ -234,6 +236,7 @@ function rawConfig(flags: ConfigFlags, env: Env): ConfigInput {
       rateLimitRpm: env.RATE_LIMIT_RPM,
       sessionIdleMs: env.SESSION_IDLE_MS,
       maxSessions: env.MAX_SESSIONS,
+      maxSessionsPerKey: env.MAX_SESSIONS_PER_KEY,
       trustProxy: flags.trustProxy ?? env.TRUST_PROXY,
       metrics: env.METRICS_ENABLED,
       metricsToken: env.METRICS_TOKEN,

@@ -198,6 +198,22 @@ describe('HTTP server limits', () => {
     }
   });
 
+  it('caps the sessions one API key may hold', async () => {
+    const other = `pya_${'f6'.repeat(32)}`;
+    const server = await start({}, { API_KEYS: `${KEY},${other}`, MAX_SESSIONS_PER_KEY: '2' });
+    try {
+      const mine = await Promise.all([streamableClient(server.url), streamableClient(server.url)]);
+      const third = await post(server.url, INIT, HEADERS);
+      expect(third.status).toBe(429);
+      expect(third.headers.get('retry-after')).toBeTruthy();
+      const theirs = await streamableClient(server.url, { 'X-API-Key': other });
+      expect(await recordCount(theirs)).toBe(3);
+      await Promise.all([...mine, theirs].map((c) => c.close()));
+    } finally {
+      await server.close(1000);
+    }
+  });
+
   it('limits requests per key per minute with 429 and Retry-After', async () => {
     const server = await start({}, { RATE_LIMIT_RPM: '3' });
     try {

@@ -208,6 +208,7 @@ async function listenAndServe(
   const sessionRecords = persistSessions(state, logger);
   const registry = new SessionRegistry({
     maxSessions: http.maxSessions,
+    maxSessionsPerKey: http.maxSessionsPerKey,
     idleMs: http.sessionIdleMs,
     logger,
     onOpen: sessionRecords.onOpen,

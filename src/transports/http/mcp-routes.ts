@@ -77,6 +77,16 @@ function findSession(
 }
 
 function refuseWhenFull(registry: SessionRegistry, res: Response): boolean {
+  if (registry.isFullFor(res.locals.keyId)) {
+    res.setHeader('Retry-After', '30');
+    rpcError(
+      res,
+      429,
+      -32000,
+      'Too many open sessions for this API key; end some (DELETE /mcp) or let them expire',
+    );
+    return true;
+  }
   if (!registry.isFull()) return false;
   res.setHeader('Retry-After', '30');
   rpcError(res, 503, -32000, `Too many open sessions (${registry.size}); try again later`);

@@ -27,6 +27,8 @@ export interface Session {
 
 export interface SessionRegistryOptions {
   maxSessions: number;
+  /** Open sessions one API key may hold, so one client cannot take them all; default maxSessions. */
+  maxSessionsPerKey?: number;
   idleMs: number;
   logger: Logger;
   /** Told about sessions opening and closing (to persist them). */
@@ -53,6 +55,15 @@ export class SessionRegistry {
 
   isFull(): boolean {
     return this.#sessions.size >= this.options.maxSessions;
+  }
+
+  /** Whether this key already holds its share of sessions (never for unauthenticated servers). */
+  isFullFor(keyId: string | undefined): boolean {
+    const cap = this.options.maxSessionsPerKey;
+    if (keyId === undefined || cap === undefined) return false;
+    let held = 0;
+    for (const session of this.#sessions.values()) if (session.keyId === keyId) held++;
+    return held >= cap;
   }
 
   get(id: string): Session | undefined {
