@@ -478,6 +478,27 @@ describe.skipIf(noRedis)('Redis lost and restored', () => {
     await redis.close(); // idempotent
   }, 15_000);
 
+  it('event store: keeps an oversized response as a small error at its place, and skips other big events', async () => {
+    const store = new RedisEventStore(await replica(), { maxEventBytes: 300 }).forSession('big');
+    const first = await store.storeEvent('st', msg(1));
+    const bigResult = {
+      jsonrpc: '2.0',
+      id: 7,
+      result: { content: [{ type: 'text', text: 'x'.repeat(1000) }] },
+    };
+    await store.storeEvent('st', bigResult as JSONRPCMessage);
+    const bigNote = { jsonrpc: '2.0', method: 'notifications/message', params: { data: 'y'.repeat(1000) } };
+    await store.storeEvent('st', bigNote as JSONRPCMessage);
+    await store.storeEvent('st', msg(3));
+    const replayed = await replay(store, first);
+    expect(replayed.messages).toHaveLength(2);
+    expect(replayed.messages[0]).toMatchObject({
+      id: 7,
+      error: { message: expect.stringMatching(/too large/) },
+    });
+    expect(replayed.messages[1]).toEqual(msg(3));
+  });
+
   it('event store: keeps storing in-process while down', async () => {
     const { proxy, redis } = await throughProxy();
     const store = new RedisEventStore(redis).forSession('s');

@@ -225,6 +225,29 @@ export interface RedisEventStoreOptions {
   ttlSeconds?: number;
   /** maxBytes of the in-process store used while Redis is unavailable; default {@link DEFAULT_MAX_BYTES}. */
   localMaxBytes?: number;
+  /**
+   * Events larger than this (JSON length) are not kept in full, so one big tool result cannot fill
+   * Redis: a response is kept as an error telling the client to send the request again, anything
+   * else is skipped on replay. Default 1 MiB.
+   */
+  maxEventBytes?: number;
+}
+
+/**
+ * What Redis keeps of an event: the JSON itself, or for an oversized one a
+ * small stand-in at the same position, so replay order stays intact.
+ */
+function storable(message: JSONRPCMessage, maxBytes: number): string {
+  const json = JSON.stringify(message);
+  if (json.length <= maxBytes) return json;
+  if ('id' in message && ('result' in message || 'error' in message)) {
+    const error = {
+      code: -32000,
+      message: 'This response was too large to keep for resumption; send the request again',
+    };
+    return JSON.stringify({ jsonrpc: '2.0', id: message.id, error });
+  }
+  return '';
 }
 
 /** Entries read per XRANGE while replaying. */
@@ -252,6 +275,7 @@ export class RedisEventStore implements EventStore, SessionEventStores {
       maxEventsPerStream: options.maxEventsPerStream ?? 1000,
       ttlSeconds: options.ttlSeconds ?? 3600,
       localMaxBytes: options.localMaxBytes ?? DEFAULT_MAX_BYTES,
+      maxEventBytes: options.maxEventBytes ?? 1024 * 1024,
     };
     this.#local = new MemoryEventStore({
       maxEventsPerStream: this.#options.maxEventsPerStream,
@@ -293,7 +317,7 @@ export class RedisEventStore implements EventStore, SessionEventStores {
   async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
     if (this.#redis.status === 'ok') {
       try {
-        const position = await this.#append(streamId, message);
+        const position = await this.#append(streamId, storable(message, this.#options.maxEventBytes));
         this.#redis.reportCommandOk();
         return `${streamId}_${position}`;
       } catch (err) {
@@ -323,21 +347,22 @@ export class RedisEventStore implements EventStore, SessionEventStores {
         REPLAY_BATCH,
       );
       for (const [position, fields] of entries) {
-        await send(`${parts.streamId}_${position}`, JSON.parse(fields[1] ?? '{}') as JSONRPCMessage);
         start = `(${position}`;
+        if (!fields[1]) continue; // an oversized event that was not kept
+        await send(`${parts.streamId}_${position}`, JSON.parse(fields[1]) as JSONRPCMessage);
       }
       if (entries.length < REPLAY_BATCH) return parts.streamId;
     }
   }
 
   /** XADD, list the stream under its session and refresh both expiries, in one transaction; returns the entry id. */
-  async #append(streamId: StreamId, message: JSONRPCMessage): Promise<string> {
+  async #append(streamId: StreamId, json: string): Promise<string> {
     const key = this.#key(streamId);
     const index = this.#sessionKey(this.#scope);
     const { maxEventsPerStream, ttlSeconds } = this.#options;
     const replies = await this.#redis.client
       .multi()
-      .xadd(key, 'MAXLEN', '~', maxEventsPerStream, '*', 'm', JSON.stringify(message))
+      .xadd(key, 'MAXLEN', '~', maxEventsPerStream, '*', 'm', json)
       .expire(key, ttlSeconds)
       .sadd(index, key)
       .expire(index, ttlSeconds)
