@@ -5,6 +5,7 @@ import {
   type AirtableClientOptions,
   AirtableError,
   type ClientEvent,
+  createMemoryLimiter,
   type RateLimiter,
 } from '../src/airtable/index.js';
 
@@ -394,5 +395,162 @@ describe('batches', () => {
         kind: 'invalid_argument',
       },
     );
+  });
+});
+
+describe('deletes whose answer was lost', () => {
+  const ids = Array.from({ length: 3 }, (_, i) => `rec${String(i).padStart(14, '0')}`);
+  const MISSING = 'recMISSINGMISSING';
+
+  /**
+   * How the n-th call (1-based) misbehaves: 'lost' applies the delete, then resets the connection (the
+   * answer is lost); 'lost504' applies it, then a gateway answers 504; 'reset' resets before Airtable
+   * saw it; '503' is Airtable's "not processed, retry".
+   */
+  type Fault = 'lost' | 'lost504' | 'reset' | '503';
+
+  /** A table behind a scripted connection: deletes are all or nothing, like Airtable's. */
+  function table(existing: string[], faults: Record<number, Fault> = {}) {
+    const rows = new Set(existing);
+    let n = 0;
+    const step: Step = (call) => {
+      const fault = faults[++n];
+      if (fault === 'reset') throw netError('ECONNRESET');
+      if (fault === '503') return json(503, { error: { type: 'SERVICE_UNAVAILABLE' } });
+      const single = call.url.pathname.match(/\/(rec[A-Za-z0-9]{14})$/)?.[1];
+      const wanted = single ? [single] : call.url.searchParams.getAll('records[]');
+      const missing = wanted.find((id) => !rows.has(id));
+      if (missing && single) {
+        return json(404, { error: { type: 'MODEL_ID_NOT_FOUND', message: 'Record not found' } });
+      }
+      if (missing) {
+        const message = `Record ID ${missing} does not exist in this table`;
+        return json(422, { error: { type: 'ROW_DOES_NOT_EXIST', message } });
+      }
+      for (const id of wanted) rows.delete(id);
+      if (fault === 'lost') throw netError('ECONNRESET');
+      if (fault === 'lost504') return json(504, {});
+      const deleted = wanted.map((id) => ({ id, deleted: true }));
+      return json(200, single ? deleted[0] : { records: deleted });
+    };
+    return { step, rows };
+  }
+
+  it('reports a batch as deleted when the retry finds the records gone', async () => {
+    const t = table(ids, { 1: 'lost' });
+    const { c, calls } = client([t.step]);
+    const res = await c.deleteRecords(BASE, 'T', ids);
+    expect(t.rows.size).toBe(0);
+    expect(res.failed).toEqual([]);
+    expect(res.succeeded).toEqual(ids.map((id) => ({ id, deleted: true, alreadyDeleted: true })));
+    // the lost attempt, its resend, then one resend per record to prove they are all gone
+    expect(res.requests).toBe(2 + ids.length);
+    expect(calls).toHaveLength(2 + ids.length);
+    expect(calls.slice(2).map((x) => x.url.searchParams.getAll('records[]'))).toEqual(ids.map((id) => [id]));
+  });
+
+  it('reads a one-record chunk as deleted without resending it again', async () => {
+    const t = table(ids, { 1: 'lost504' });
+    const { c, calls } = client([t.step]);
+    const res = await c.deleteRecords(BASE, 'T', ids.slice(0, 1));
+    expect(res.outcomes).toEqual([
+      { index: 0, ok: true, value: { id: ids[0], deleted: true, alreadyDeleted: true } },
+    ]);
+    expect(res.requests).toBe(2);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('keeps only the chunk that lost its answer: later chunks report plain deletes', async () => {
+    const many = Array.from({ length: 12 }, (_, i) => `rec${String(i).padStart(14, '0')}`);
+    const t = table(many, { 1: 'lost' });
+    const fast = { perBase: { limit: 100, windowMs: 1000 }, perToken: { limit: 100, windowMs: 1000 } };
+    const { c } = client([t.step], { limiter: createMemoryLimiter(fast) });
+    const res = await c.deleteRecords(BASE, 'T', many);
+    expect(res.failed).toEqual([]);
+    expect(res.succeeded.map((d) => d.alreadyDeleted ?? false)).toEqual([
+      ...Array(10).fill(true),
+      false,
+      false,
+    ]);
+    expect(res.requests).toBe(2 + 10 + 1);
+  });
+
+  it('a not-found on the first attempt still fails', async () => {
+    const t = table(ids);
+    const { c } = client([t.step]);
+    const res = await c.deleteRecords(BASE, 'T', [ids[0]!, MISSING, ids[1]!]);
+    expect(res.outcomes.map((o) => o.ok)).toEqual([true, false, true]);
+    expect(res.succeeded).toEqual([ids[0], ids[1]].map((id) => ({ id, deleted: true })));
+    expect(res.failed[0]).toMatchObject({ index: 1, id: MISSING, error: { type: 'ROW_DOES_NOT_EXIST' } });
+    expect(res.requests).toBe(1 + 3);
+    const alone = await c.deleteRecords(BASE, 'T', [MISSING]);
+    expect(alone.failed[0]!.error.type).toBe('ROW_DOES_NOT_EXIST');
+  });
+
+  it('a not-found after a 503 still fails: Airtable did not process that attempt', async () => {
+    const t = table(ids, { 1: '503' });
+    const { c } = client([t.step]);
+    const res = await c.deleteRecords(BASE, 'T', [MISSING]);
+    expect(res.failed[0]!.error.type).toBe('ROW_DOES_NOT_EXIST');
+    expect(res.requests).toBe(2);
+  });
+
+  it('a lost attempt that was not applied: existing records delete, the missing one fails', async () => {
+    const t = table(ids, { 1: 'reset' });
+    const { c } = client([t.step]);
+    const res = await c.deleteRecords(BASE, 'T', [ids[0]!, MISSING, ids[1]!]);
+    expect(t.rows).toEqual(new Set([ids[2]]));
+    expect(res.succeeded).toEqual([ids[0], ids[1]].map((id) => ({ id, deleted: true })));
+    expect(res.failed).toHaveLength(1);
+    expect(res.failed[0]).toMatchObject({ index: 1, id: MISSING, error: { type: 'ROW_DOES_NOT_EXIST' } });
+    expect(res.requests).toBe(2 + 3);
+  });
+
+  it('deleteRecord: deleted after a lost answer, not found on a first attempt', async () => {
+    const t = table(ids, { 1: 'lost' });
+    const { c, calls } = client([t.step]);
+    expect(await c.deleteRecord(BASE, 'T', ids[0]!)).toEqual({
+      id: ids[0],
+      deleted: true,
+      alreadyDeleted: true,
+    });
+    expect(calls).toHaveLength(2);
+    expect(await c.deleteRecord(BASE, 'T', ids[1]!)).toEqual({ id: ids[1], deleted: true });
+    const e = await failure(c.deleteRecord(BASE, 'T', ids[0]!));
+    expect(e).toMatchObject({ status: 404, type: 'MODEL_ID_NOT_FOUND' });
+    expect(calls).toHaveLength(4);
+  });
+
+  it('deleteRecord after a 504 whose delete was applied', async () => {
+    const t = table(ids, { 1: 'lost504' });
+    const { c } = client([t.step]);
+    expect(await c.deleteRecord(BASE, 'T', ids[0]!)).toMatchObject({ alreadyDeleted: true });
+  });
+});
+
+describe('upserts whose answer was lost', () => {
+  const created = { ...RECORD, id: 'recCREATEDCREATED' };
+  const body = (createdRecords: string[], updatedRecords: string[]) =>
+    json(200, { records: [created], createdRecords, updatedRecords });
+
+  it('flags "updated" records of a resent chunk as possibly created', async () => {
+    // The lost attempt created the record; the resend matched it and calls it updated.
+    const { c, calls } = client([netError('ECONNRESET'), body([], [created.id])]);
+    const res = await c.upsertRecords(BASE, 'T', [{ fields: { Name: 'x' } }], { fieldsToMergeOn: ['Name'] });
+    expect(calls).toHaveLength(2);
+    expect(res.updatedRecordIds).toEqual([created.id]);
+    expect(res.createdRecordIds).toEqual([]);
+    expect(res.possiblyCreatedRecordIds).toEqual([created.id]);
+  });
+
+  it('leaves the split alone when no answer was lost (including after a 503)', async () => {
+    const { c } = client([json(503, {}), body([], [created.id]), body([created.id], [])]);
+    const opts = { fieldsToMergeOn: ['Name'] };
+    const res = await c.upsertRecords(BASE, 'T', [{ fields: { Name: 'x' } }], opts);
+    expect(res.updatedRecordIds).toEqual([created.id]);
+    expect(res.possiblyCreatedRecordIds).toEqual([]);
+    const again = await c.upsertRecords(BASE, 'T', [{ fields: { Name: 'x' } }], opts);
+    expect(again.createdRecordIds).toEqual([created.id]);
+    expect(again.possiblyCreatedRecordIds).toEqual([]);
   });
 });

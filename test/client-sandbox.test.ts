@@ -292,6 +292,73 @@ describe('batches', () => {
   });
 });
 
+describe('writes applied by the sandbox whose answer is lost', () => {
+  /**
+   * Real fetch, except that the first `method` request is delivered and processed by the sandbox,
+   * then fails like a connection reset before its answer arrives (the sandbox's 'drop' fault drops
+   * before processing, so it cannot stage this).
+   */
+  function losingFirstAnswer(method: string): AirtableClient {
+    let lost = false;
+    const fetchImpl = (async (input: string | URL | Request, init?: RequestInit) => {
+      const res = await fetch(input, init);
+      if (lost || init?.method !== method) return res;
+      lost = true;
+      await res.text();
+      const cause = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+      throw new TypeError('fetch failed', { cause });
+    }) as typeof fetch;
+    return fastClient({ fetch: fetchImpl, retryBaseDelayMs: 1, retryMaxDelayMs: 5 });
+  }
+
+  it('deleteRecords reports every record deleted, and a first-attempt miss still fails', async () => {
+    const made = await client.createRecords(
+      DEMO,
+      'Tasks',
+      [1, 2, 3].map((i) => ({ Title: `lost ${i}` })),
+    );
+    const ids = made.succeeded.map((r) => r.id);
+    const c = losingFirstAnswer('DELETE');
+    const before = requests();
+    const res = await c.deleteRecords(DEMO, 'Tasks', ids);
+    expect(res.failed).toEqual([]);
+    expect(res.succeeded).toEqual(ids.map((id) => ({ id, deleted: true, alreadyDeleted: true })));
+    expect(res.requests).toBe(2 + 3);
+    expect(requests() - before).toBe(5);
+    for (const id of ids) {
+      expect((await failure(client.getRecord(DEMO, 'Tasks', id))).type).toBe('MODEL_ID_NOT_FOUND');
+    }
+    const again = await c.deleteRecords(DEMO, 'Tasks', ids);
+    expect(again.failed.map((f) => f.error.type)).toEqual(Array(3).fill('ROW_DOES_NOT_EXIST'));
+    expect(again.requests).toBe(1 + 3);
+  });
+
+  it('deleteRecord reports the record deleted', async () => {
+    const made = await client.createRecord(DEMO, 'Tasks', { Title: 'lost single' });
+    const c = losingFirstAnswer('DELETE');
+    expect(await c.deleteRecord(DEMO, 'Tasks', made.id)).toEqual({
+      id: made.id,
+      deleted: true,
+      alreadyDeleted: true,
+    });
+    const e = await failure(c.deleteRecord(DEMO, 'Tasks', made.id));
+    expect(e).toMatchObject({ status: 404, type: 'MODEL_ID_NOT_FOUND' });
+  });
+
+  it('upsertRecords flags records the lost attempt created', async () => {
+    const c = losingFirstAnswer('PATCH');
+    const input = [{ fields: { Title: 'lost upsert 1' } }, { fields: { Title: 'lost upsert 2' } }];
+    const res = await c.upsertRecords(DEMO, 'Tasks', input, { fieldsToMergeOn: ['Title'] });
+    expect(res.requests).toBe(2);
+    expect(res.failed).toEqual([]);
+    const ids = res.succeeded.map((r) => r.id);
+    // Created by the lost attempt, reported as updated by the resend: Airtable cannot tell.
+    expect(res.createdRecordIds).toEqual([]);
+    expect(res.updatedRecordIds.sort()).toEqual([...ids].sort());
+    expect(res.possiblyCreatedRecordIds.sort()).toEqual([...ids].sort());
+  });
+});
+
 describe('path injection', () => {
   it('rejects crafted ids with invalid_argument and sends nothing', async () => {
     const before = requests();

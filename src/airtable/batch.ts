@@ -5,8 +5,24 @@
  * Airtable applies a chunk atomically: a 422 means nothing in it was written.
  * So a rejected chunk is resent one record at a time to find which records
  * are bad, and only those are reported as failed.
+ *
+ * Deletes whose answer was lost: a DELETE is resent after a reset, timeout or
+ * 504 (http.ts), but the lost attempt may already have deleted the records,
+ * so the resend is told they are not in the table. With `alreadyGone` set
+ * (deleteRecords), such a not-found is read as "deleted" — for a one-record
+ * request at once; for a larger chunk only when the one-by-one resends find
+ * every record of the chunk missing. A chunk is deleted all or nothing, so if
+ * any of its records is still there the lost attempt was not applied and the
+ * missing ones are genuine failures. A not-found on a request that lost no
+ * answer is always a failure.
  */
-import { AirtableError, abortedError, invalidResponse, type RequestContext } from './errors.js';
+import {
+  AirtableError,
+  abortedError,
+  invalidResponse,
+  isRecordNotFound,
+  type RequestContext,
+} from './errors.js';
 import type { RequestCounter } from './http.js';
 import type { BatchOptions, BatchResult, FailedOutcome, RecordOutcome } from './options.js';
 
@@ -29,12 +45,16 @@ export interface BatchPlan<I, T> {
   /** One request for `items`; resolves to one value per item, in order. */
   send: (items: I[], counter: RequestCounter) => Promise<T[]>;
   options: BatchOptions;
+  /**
+   * Deletes only: the value reported for a record found missing by a request that was resent after
+   * an attempt whose answer was lost (see the file comment). Without it such a record fails.
+   */
+  alreadyGone?: (item: I) => T;
 }
 
 /** Rejections that mean "nothing in this request was applied, and a record in it is to blame". */
 function isAtomicRejection(error: AirtableError): boolean {
-  if (error.kind === 'validation') return true;
-  return error.status === 404 && (error.type === 'MODEL_ID_NOT_FOUND' || error.type === 'ROW_DOES_NOT_EXIST');
+  return error.kind === 'validation' || isRecordNotFound(error);
 }
 
 function asAirtableError(err: unknown, ctx: RequestContext): AirtableError {
@@ -53,26 +73,47 @@ function notAttempted(ctx: RequestContext): AirtableError {
   });
 }
 
+/** One request's result; `afterLostAnswer`: it was resent after an attempt whose answer was lost. */
+type Attempt = { ok: true } | { ok: false; error: AirtableError; afterLostAnswer: boolean };
+
 export async function runBatch<I, T>(plan: BatchPlan<I, T>): Promise<BatchResult<T>> {
   const { options: o, ctx } = plan;
   const outcomes: RecordOutcome<T>[] = new Array(plan.total);
   for (const r of plan.rejected) outcomes[r.index] = r;
-  const counter: RequestCounter = { requests: 0 };
+  const counter: RequestCounter = { requests: 0, lostAnswers: 0 };
   const fail = (e: BatchEntry<I>, error: AirtableError) => {
     outcomes[e.index] = { index: e.index, ok: false, ...(e.id ? { id: e.id } : {}), error };
   };
-  const sendChunk = async (chunk: BatchEntry<I>[]): Promise<void> => {
-    const values = await plan.send(
-      chunk.map((e) => e.item),
-      counter,
-    );
-    if (!Array.isArray(values) || values.length !== chunk.length) {
-      throw invalidResponse(ctx, `expected ${chunk.length} records in the response`);
+  const sendChunk = async (chunk: BatchEntry<I>[]): Promise<Attempt> => {
+    // Chunks and their one-by-one resends go out one at a time, so a rise in lostAnswers is this request's.
+    const lostBefore = counter.lostAnswers;
+    try {
+      const values = await plan.send(
+        chunk.map((e) => e.item),
+        counter,
+      );
+      if (!Array.isArray(values) || values.length !== chunk.length) {
+        throw invalidResponse(ctx, `expected ${chunk.length} records in the response`);
+      }
+      chunk.forEach((e, i) => {
+        outcomes[e.index] = { index: e.index, ok: true, value: values[i] as T };
+      });
+      return { ok: true };
+    } catch (err) {
+      return {
+        ok: false,
+        error: asAirtableError(err, ctx),
+        afterLostAnswer: counter.lostAnswers > lostBefore,
+      };
     }
-    chunk.forEach((e, i) => {
-      outcomes[e.index] = { index: e.index, ok: true, value: values[i] as T };
-    });
   };
+  const { alreadyGone } = plan;
+  const gone = alreadyGone
+    ? (e: BatchEntry<I>) => {
+        outcomes[e.index] = { index: e.index, ok: true, value: alreadyGone(e.item) };
+      }
+    : undefined;
+  const runner: ChunkRunner<I> = { sendChunk, fail, gone, ctx, signal: o.signal };
 
   let stop: AirtableError | undefined;
   let done = plan.rejected.length;
@@ -83,7 +124,7 @@ export async function runBatch<I, T>(plan: BatchPlan<I, T>): Promise<BatchResult
       for (const e of chunk) fail(e, stop);
       continue;
     }
-    const anyFailed = await runChunk(chunk, sendChunk, fail, ctx, o.signal);
+    const anyFailed = await runChunk(chunk, runner);
     if (o.signal?.aborted) stop = abortedError(ctx, false, o.signal.reason);
     else if (anyFailed && o.continueOnError === false) stop = notAttempted(ctx);
     done += chunk.length;
@@ -98,32 +139,61 @@ export async function runBatch<I, T>(plan: BatchPlan<I, T>): Promise<BatchResult
   return { outcomes, succeeded, failed, requests: counter.requests };
 }
 
+interface ChunkRunner<I> {
+  /** Sends the records; on success their outcomes are recorded. */
+  sendChunk: (c: BatchEntry<I>[]) => Promise<Attempt>;
+  fail: (e: BatchEntry<I>, error: AirtableError) => void;
+  /** Records the entry as already deleted (deletes only). */
+  gone: ((e: BatchEntry<I>) => void) | undefined;
+  ctx: RequestContext;
+  signal?: AbortSignal;
+}
+
 /** Sends one chunk; on an atomic rejection, resends its records one by one. Returns whether any failed. */
-async function runChunk<I>(
-  chunk: BatchEntry<I>[],
-  sendChunk: (c: BatchEntry<I>[]) => Promise<void>,
-  fail: (e: BatchEntry<I>, error: AirtableError) => void,
-  ctx: RequestContext,
-  signal?: AbortSignal,
-): Promise<boolean> {
-  try {
-    await sendChunk(chunk);
+async function runChunk<I>(chunk: BatchEntry<I>[], run: ChunkRunner<I>): Promise<boolean> {
+  const { sendChunk, fail, gone, ctx, signal } = run;
+  /** A not-found from a resend that followed a lost answer: the lost attempt may have deleted the records. */
+  const missingAfterLoss = (r: Attempt) =>
+    gone !== undefined && !r.ok && r.afterLostAnswer && isRecordNotFound(r.error);
+
+  const first = await sendChunk(chunk);
+  if (first.ok) return false;
+  if (chunk.length === 1 && missingAfterLoss(first)) {
+    gone?.(chunk[0]!);
     return false;
-  } catch (err) {
-    const error = asAirtableError(err, ctx);
-    if (chunk.length === 1 || !isAtomicRejection(error)) {
-      for (const e of chunk) fail(e, error);
-      return true;
+  }
+  if (chunk.length === 1 || !isAtomicRejection(first.error)) {
+    for (const e of chunk) fail(e, first.error);
+    return true;
+  }
+  // Safe to resend: the rejected request wrote nothing. (After a lost answer, the lost attempt may have.)
+  let anyFailed = false;
+  let goneCount = 0;
+  const missing: [BatchEntry<I>, AirtableError][] = [];
+  for (const e of chunk) {
+    if (signal?.aborted) {
+      fail(e, abortedError(ctx, false, signal.reason));
+      anyFailed = true;
+      continue;
+    }
+    const r = await sendChunk([e]);
+    if (r.ok) continue;
+    if (missingAfterLoss(r)) {
+      gone?.(e);
+      goneCount++;
+    } else if (isRecordNotFound(r.error)) {
+      missing.push([e, r.error]);
+    } else {
+      fail(e, r.error);
+      anyFailed = true;
     }
   }
-  // Safe to resend: the rejected request wrote nothing.
-  let anyFailed = false;
-  for (const e of chunk) {
-    try {
-      if (signal?.aborted) throw abortedError(ctx, false, signal.reason);
-      await sendChunk([e]);
-    } catch (err) {
-      fail(e, asAirtableError(err, ctx));
+  // All or nothing: if the chunk's lost attempt was applied, every one of its records is gone now.
+  const lostAttemptDeletedAll = missingAfterLoss(first) && goneCount + missing.length === chunk.length;
+  for (const [e, error] of missing) {
+    if (lostAttemptDeletedAll) gone?.(e);
+    else {
+      fail(e, error);
       anyFailed = true;
     }
   }

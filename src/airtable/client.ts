@@ -3,8 +3,8 @@
  * and get typed results or an AirtableError. All state (token, limiter, fetch,
  * hooks) comes in through the options.
  */
-import { invalidArgument, invalidResponse } from './errors.js';
-import { HttpCore, type RequestSpec } from './http.js';
+import { AirtableError, invalidArgument, invalidResponse, isRecordNotFound } from './errors.js';
+import { HttpCore, type RequestCounter, type RequestSpec } from './http.js';
 import { type ListAllOptions, listRecords, listRecordsPage } from './list.js';
 import type { AirtableClientOptions, BatchOptions, BatchResult, CallOptions } from './options.js';
 import { checkId, paths } from './paths.js';
@@ -210,6 +210,11 @@ export class AirtableClient {
     return this.#send({ method: o?.replace ? 'PUT' : 'PATCH', path, body, baseId, idempotent: true }, o);
   }
 
+  /**
+   * If an attempt's answer is lost (reset, timeout, 504) and the resend finds the record missing, the
+   * lost attempt most likely deleted it: the result is then `{ id, deleted: true, alreadyDeleted: true }`.
+   * A not-found without a lost answer fails as usual.
+   */
   async deleteRecord(
     baseId: string,
     table: string,
@@ -217,7 +222,19 @@ export class AirtableClient {
     o?: CallOptions,
   ): Promise<DeletedRecord> {
     const path = paths.record(baseId, table, recordId);
-    return this.#send({ method: 'DELETE', path, baseId, idempotent: true }, o);
+    const counter: RequestCounter = { requests: 0, lostAnswers: 0 };
+    try {
+      return await this.#http.send<DeletedRecord>(
+        { method: 'DELETE', path, baseId, idempotent: true },
+        callOf(o),
+        counter,
+      );
+    } catch (err) {
+      if (err instanceof AirtableError && counter.lostAnswers > 0 && isRecordNotFound(err)) {
+        return { id: recordId, deleted: true, alreadyDeleted: true };
+      }
+      throw err;
+    }
   }
 
   async createRecords(
@@ -238,6 +255,12 @@ export class AirtableClient {
     return updateRecords(this.#http, baseId, table, records, o);
   }
 
+  /**
+   * Creates or updates by `fieldsToMergeOn`, in chunks of 10. Caveat: a chunk resent after a lost
+   * answer (reset, timeout, 504) may have been applied by the lost attempt; the resend then reports
+   * the records that attempt created as updated — Airtable's answer cannot tell. Those ids are also
+   * listed in `possiblyCreatedRecordIds`; without a lost answer the created/updated split is exact.
+   */
   async upsertRecords(
     baseId: string,
     table: string,

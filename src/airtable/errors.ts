@@ -145,6 +145,18 @@ export function errorFromResponse(status: number, bodyText: string, ctx: Request
   return new AirtableError({ kind, type, message, status, retryable, ...ctx });
 }
 
+/**
+ * Airtable's answer that a record id named in the request is not in the table: 404 MODEL_ID_NOT_FOUND
+ * (single-record routes) or 422 ROW_DOES_NOT_EXIST (batch routes); either status with either type is
+ * accepted. Not a plain 404 NOT_FOUND, which also means a wrong base or table.
+ */
+export function isRecordNotFound(error: AirtableError): boolean {
+  return (
+    (error.status === 404 || error.status === 422) &&
+    (error.type === 'MODEL_ID_NOT_FOUND' || error.type === 'ROW_DOES_NOT_EXIST')
+  );
+}
+
 const TYPE_HINTS: Record<string, string> = {
   AUTHENTICATION_REQUIRED: 'Check AIRTABLE_TOKEN: it is missing, revoked or expired.',
   INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND:

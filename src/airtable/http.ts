@@ -12,6 +12,13 @@
  * connection after sending — or a 504 from a gateway — may come after Airtable
  * applied the write, so resending could create a second record; those fail
  * with kind 'ambiguous' and a hint to check before retrying.
+ *
+ * Idempotent is not the same as "the retry's answer describes the first
+ * attempt": when an attempt's answer was lost (reset, attempt timeout, 504)
+ * Airtable may already have applied it, and the resend then sees the result.
+ * A DELETE resent that way answers "not found"; an upsert answers "updated"
+ * for the records the lost attempt created. `RequestCounter.lostAnswers`
+ * tells callers that this happened so they can read the answer accordingly.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -53,9 +60,19 @@ export interface RequestSpec {
 /** Counts HTTP attempts actually sent (for batch results). */
 export interface RequestCounter {
   requests: number;
+  /**
+   * Attempts that failed after the request may have reached Airtable and been applied — a reset or
+   * dropped connection after sending, an attempt timeout, a 504 — and were then resent. Counted just
+   * before the resend. A caller that sees this rise during one `send` knows the answer it got (or the
+   * error it caught) came from a resend that may have found the first attempt's work already done.
+   */
+  lostAnswers: number;
 }
 
-type Retry = { penalty: true; waitMs: number } | { penalty: false; retryAfterMs?: number };
+/** `mayHaveApplied`: the failed attempt may have been processed by Airtable (see RequestCounter.lostAnswers). */
+type Retry =
+  | { penalty: true; waitMs: number }
+  | { penalty: false; retryAfterMs?: number; mayHaveApplied?: boolean };
 type AttemptResult = { ok: true; data: unknown } | { ok: false; error: AirtableError; retry?: Retry };
 
 /** First 12 hex characters of sha256(token): identifies the token in limiter keys without revealing it. */
@@ -152,6 +169,7 @@ export class HttpCore {
       if (result.retry?.penalty) await this.#penalize(state, attempt, result.retry.waitMs);
       if (!result.retry || attempt > this.#o.maxRetries) throw result.error;
       await this.#beforeRetry(state, attempt, result.error, result.retry);
+      if (counter && !result.retry.penalty && result.retry.mayHaveApplied) counter.lostAnswers++;
     }
   }
 
@@ -217,7 +235,11 @@ export class HttpCore {
     if (attemptTimedOut) {
       if (create)
         return { ok: false, error: ambiguousError(ctx, `no answer within ${state.timeoutMs} ms`, err) };
-      return { ok: false, error: timeoutError(ctx, state.timeoutMs, 'attempt'), retry: { penalty: false } };
+      return {
+        ok: false,
+        error: timeoutError(ctx, state.timeoutMs, 'attempt'),
+        retry: { penalty: false, mayHaveApplied: true },
+      };
     }
     if (err instanceof TypeError && err.cause === undefined && networkErrorCode(err) === undefined) {
       // fetch refused to build the request (e.g. a header value): nothing was sent, and resending cannot help.
@@ -227,7 +249,11 @@ export class HttpCore {
     }
     const detail = this.#scrub(describeNetworkError(err));
     if (create && !isPreSendFailure(err)) return { ok: false, error: ambiguousError(ctx, detail, err) };
-    return { ok: false, error: networkError(ctx, detail, err), retry: { penalty: false } };
+    return {
+      ok: false,
+      error: networkError(ctx, detail, err),
+      retry: { penalty: false, mayHaveApplied: !isPreSendFailure(err) },
+    };
   }
 
   #fromResponse(state: CallState, status: number, text: string, retryAfter: string | null): AttemptResult {
@@ -254,7 +280,7 @@ export class HttpCore {
       if (!state.spec.idempotent) {
         return { ok: false, error: ambiguousError(ctx, 'the gateway timed out (HTTP 504)', error, status) };
       }
-      return { ok: false, error, retry: { penalty: false, retryAfterMs } };
+      return { ok: false, error, retry: { penalty: false, retryAfterMs, mayHaveApplied: true } };
     }
     return { ok: false, error };
   }

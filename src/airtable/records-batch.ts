@@ -8,8 +8,20 @@ import { isId, paths } from './paths.js';
 import type { AirtableRecord, DeletedRecord, Fields } from './types.js';
 
 export interface UpsertResult extends BatchResult<AirtableRecord> {
+  /** Ids Airtable reported as created. */
   createdRecordIds: string[];
+  /**
+   * Ids Airtable reported as updated (matched on `fieldsToMergeOn`). May include records this call
+   * created: see `possiblyCreatedRecordIds`.
+   */
   updatedRecordIds: string[];
+  /**
+   * The part of `updatedRecordIds` whose request was resent after an attempt whose answer was lost
+   * (connection reset, timeout, 504). That attempt may have been applied and created these records;
+   * the resend then matched them and reported them as updated. Airtable's answer cannot tell the two
+   * apart, so these may have been created or updated by this call. Empty when no answer was lost.
+   */
+  possiblyCreatedRecordIds: string[];
 }
 
 function isFields(value: unknown): value is Fields {
@@ -111,6 +123,12 @@ function checkMergeFields(fieldsToMergeOn: unknown): string[] {
   return fieldsToMergeOn as string[];
 }
 
+/**
+ * Upsert in chunks of 10 (`performUpsert`). PATCH/PUT upserts are resent after a lost answer (reset,
+ * timeout, 504) — safe, since the resend matches what a lost attempt created instead of creating it
+ * again — but Airtable then reports those records as updated, not created. Such ids are listed in
+ * `possiblyCreatedRecordIds` (see UpsertResult); the created/updated split is exact otherwise.
+ */
 export async function upsertRecords(
   http: HttpCore,
   baseId: string,
@@ -124,6 +142,7 @@ export async function upsertRecords(
   const ctx = { method, path };
   const createdRecordIds: string[] = [];
   const updatedRecordIds: string[] = [];
+  const possiblyCreatedRecordIds: string[] = [];
   const { entries, rejected } = prepare<{ id?: string; fields: Fields }, AirtableRecord>(
     records,
     (r) => checkIdAndFields(r, false),
@@ -135,20 +154,29 @@ export async function upsertRecords(
       performUpsert: { fieldsToMergeOn },
       ...typecastOf(o),
     };
+    // Chunks go out one at a time, so a rise in lostAnswers belongs to this request.
+    const lostBefore = counter.lostAnswers;
     const res = await http.send<{ createdRecords?: string[]; updatedRecords?: string[] }>(
       { method, path, body, baseId, idempotent: true },
       o,
       counter,
     );
     const out = recordsOf<AirtableRecord>(res, ctx);
+    const updated = res.updatedRecords ?? [];
     createdRecordIds.push(...(res.createdRecords ?? []));
-    updatedRecordIds.push(...(res.updatedRecords ?? []));
+    updatedRecordIds.push(...updated);
+    // A lost attempt may have created these and this resend matched them: "updated" is not certain.
+    if (counter.lostAnswers > lostBefore) possiblyCreatedRecordIds.push(...updated);
     return out;
   };
   const result = await runBatch({ ctx, total: records.length, entries, rejected, send, options: o });
-  return { ...result, createdRecordIds, updatedRecordIds };
+  return { ...result, createdRecordIds, updatedRecordIds, possiblyCreatedRecordIds };
 }
 
+/**
+ * Delete in chunks of 10. A record that a resend (after a lost answer) finds missing is reported as
+ * `{ id, deleted: true, alreadyDeleted: true }` rather than failed; see batch.ts for the rule.
+ */
 export function deleteRecords(
   http: HttpCore,
   baseId: string,
@@ -171,5 +199,6 @@ export function deleteRecords(
     const res = await http.send({ method: 'DELETE', path, query, baseId, idempotent: true }, o, counter);
     return recordsOf<DeletedRecord>(res, ctx);
   };
-  return runBatch({ ctx, total: recordIds.length, entries, rejected, send, options: o });
+  const alreadyGone = (id: string): DeletedRecord => ({ id, deleted: true, alreadyDeleted: true });
+  return runBatch({ ctx, total: recordIds.length, entries, rejected, send, options: o, alreadyGone });
 }

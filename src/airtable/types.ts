@@ -92,4 +92,11 @@ export interface CommentPage {
 export interface DeletedRecord {
   id: string;
   deleted: true;
+  /**
+   * Set (only) when Airtable did not confirm this deletion itself: an earlier attempt's answer was lost
+   * (connection reset, timeout, 504) and the resend found the record no longer in the table. Almost
+   * always that lost attempt deleted it; the record may also have been deleted by someone else or, for
+   * a single id, never have existed. Either way it is not in the table now.
+   */
+  alreadyDeleted?: true;
 }
