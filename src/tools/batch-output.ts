@@ -39,7 +39,7 @@ export const batchOutput = {
 export interface BatchItem {
   index: number;
   id: string;
-  action?: 'created' | 'updated';
+  action?: 'created' | 'updated' | 'created or updated';
   fields?: Record<string, unknown>;
 }
 
@@ -219,7 +219,10 @@ function countUncertain(failed: BatchReport<Record<string, number>, BatchItem>['
 
 /** "24 created, 1 failed (3 requests)." and, after a failed probe, why the rest was not sent. */
 function summaryLines(report: BatchReport<Record<string, number>, BatchItem>, failed: number): string[] {
-  const counts = Object.entries(report.counts).map(([what, n]) => `${n} ${what}`);
+  // The first count always shows ("0 created"); later ones only when they happened.
+  const counts = Object.entries(report.counts)
+    .filter(([, n], i) => i === 0 || n > 0)
+    .map(([what, n]) => `${n} ${what}`);
   const notSent = report.notSent ? [`${report.notSent} not sent`] : [];
   const head = [...counts, `${failed} failed`, ...notSent].join(', ');
   const uncertain = countUncertain(report.failed);

@@ -60,10 +60,18 @@ export const upsertRecords = defineTool({
   output: {
     created: z.number().int(),
     updated: z.number().int(),
+    unsure: z
+      .number()
+      .int()
+      .describe(
+        'Written by a request resent after its answer was lost: created or updated, Airtable cannot say.',
+      ),
     ...batchOutput,
     records: z
-      .array(batchItemSchema.extend({ action: z.enum(['created', 'updated']) }))
-      .describe('Records written, in input order'),
+      .array(batchItemSchema.extend({ action: z.enum(['created', 'updated', 'created or updated']) }))
+      .describe(
+        'Records written, in input order. "created or updated": a request was resent after its answer was lost, so Airtable cannot say which.',
+      ),
   },
   async run(args, ctx) {
     const baseId = resolveBaseId(ctx, args.base_id);
@@ -78,15 +86,28 @@ export const upsertRecords = defineTool({
       ctx.client.upsertRecords(baseId, target.ref, slice, { ...options, onProgress }),
     );
     const created = new Set(parts.flatMap((p) => p.result.createdRecordIds));
+    const unsure = new Set(parts.flatMap((p) => p.result.possiblyCreatedRecordIds));
     const result = mergeParts(parts);
     const items = result.outcomes.flatMap((o) =>
       o.ok
-        ? [{ index: o.index, id: o.value.id, action: action(created, o.value.id), fields: o.value.fields }]
+        ? [
+            {
+              index: o.index,
+              id: o.value.id,
+              action: action(created, unsure, o.value.id),
+              fields: o.value.fields,
+            },
+          ]
         : [],
     );
     const createdCount = items.filter((i) => i.action === 'created').length;
+    const updatedCount = items.filter((i) => i.action === 'updated').length;
     return batchResult(ctx, {
-      counts: { created: createdCount, updated: items.length - createdCount },
+      counts: {
+        created: createdCount,
+        updated: updatedCount,
+        unsure: items.length - createdCount - updatedCount,
+      },
       items,
       failed: result.failed,
       requests: result.requests,
@@ -125,8 +146,13 @@ async function prepare(ctx: ToolContext, baseId: string, args: UpsertInput) {
   return { target, mergeOn, records };
 }
 
-function action(created: Set<string>, id: string): 'created' | 'updated' {
-  return created.has(id) ? 'created' : 'updated';
+function action(
+  created: Set<string>,
+  unsure: Set<string>,
+  id: string,
+): 'created' | 'updated' | 'created or updated' {
+  if (created.has(id)) return 'created';
+  return unsure.has(id) ? 'created or updated' : 'updated';
 }
 
 /** A record matched on fields must carry them; Airtable would reject it, one request per record. */
