@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import type { AirtableRecord, ListRecordsParams, RecordPage } from '../airtable/types.js';
-import { requireFields, resolveBaseId, type ToolContext } from './context.js';
+import { requireFields, resolveBaseId } from './context.js';
 import { csvHeader, recordRow } from './csv.js';
 import { defineTool, type ResultAttachment } from './define.js';
 import { clip, compactJson, plural } from './format.js';
-import { type Continuation, formatContinuation, parseContinuation } from './paging.js';
+import { type FetchedWindow, fetchWindow, parseContinuation } from './paging.js';
 import { baseIdParam, fieldNamesParam, formulaParam, tableParam } from './schemas.js';
 
 /**
@@ -72,13 +71,17 @@ export const exportTableCsv = defineTool({
       view: args.view,
       filterByFormula: args.filter_by_formula || undefined,
     };
-    const window = await readWindow(
+    const limit = args.max_records;
+    const window = await fetchWindow(
       ctx,
       baseId,
       table.id,
       params,
-      args.max_records,
+      limit,
       parseContinuation(args.offset),
+      (read) => {
+        void ctx.progress(read, limit, `read ${read} records`);
+      },
     );
     const header = csvHeader(columns);
     const { rows, next } = fitRows(window, columns, CSV_MAX_CHARS - header.length);
@@ -108,54 +111,8 @@ export const exportTableCsv = defineTool({
   },
 });
 
-interface RecordWindow {
-  records: AirtableRecord[];
-  /** Where to resume to read records[i] first. */
-  resumeAt(i: number): Continuation;
-  /** Where to resume after the last record, if the table has more. */
-  after?: Continuation;
-}
-
-/**
- * Up to `limit` records from `start`. Page starts are remembered so a cut
- * anywhere (the size cap can stop mid-page) still yields an exact
- * continuation in get_records' `<airtable offset>|<skip>` format.
- */
-async function readWindow(
-  ctx: ToolContext,
-  baseId: string,
-  tableId: string,
-  params: Omit<ListRecordsParams, 'offset' | 'maxRecords'>,
-  limit: number,
-  start: Continuation,
-): Promise<RecordWindow> {
-  const pageStarts: { offset?: string; first: number }[] = [];
-  let pageOffset = start.offset;
-  const onPage = (page: RecordPage, soFar: number) => {
-    pageStarts.push({ offset: pageOffset, first: soFar - page.records.length });
-    pageOffset = page.offset;
-    void ctx.progress(Math.max(0, soFar - start.skip), limit, `read ${soFar - start.skip} records`);
-  };
-  const page = await ctx.client.listRecords(
-    baseId,
-    tableId,
-    { ...params, offset: start.offset, maxRecords: limit + start.skip },
-    { signal: ctx.signal, onPage },
-  );
-  const resumeAt = (i: number): Continuation => {
-    const absolute = i + start.skip;
-    const from = pageStarts.findLast((p) => p.first <= absolute) ?? { first: 0 };
-    return { offset: from.offset, skip: absolute - from.first };
-  };
-  return {
-    records: page.records.slice(start.skip),
-    resumeAt,
-    after: page.offset ? { offset: page.offset, skip: 0 } : undefined,
-  };
-}
-
 /** Rows until `maxChars` (always at least one), and the continuation token when rows remain. */
-function fitRows(window: RecordWindow, columns: readonly string[], maxChars: number) {
+function fitRows(window: FetchedWindow, columns: readonly string[], maxChars: number) {
   const rows: string[] = [];
   let used = 0;
   for (const record of window.records) {
@@ -164,8 +121,7 @@ function fitRows(window: RecordWindow, columns: readonly string[], maxChars: num
     rows.push(row);
     used += row.length;
   }
-  const cut = rows.length < window.records.length ? window.resumeAt(rows.length) : window.after;
-  return { rows, next: cut && formatContinuation(cut) };
+  return { rows, next: window.continuationAt(rows.length) };
 }
 
 /** Header and up to five rows, stopping early when rows are long; the header alone is clipped if it must be. */

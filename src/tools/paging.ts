@@ -39,28 +39,30 @@ interface FetchedRecord {
   resumeAt: Continuation;
 }
 
-export interface RecordWindow {
+/** Records read from a continuation, and the token that resumes at any of them. */
+export interface FetchedWindow {
   records: AirtableRecord[];
-  /** Token for the next call, when more records exist. */
-  next?: string;
-  /** The only record returned was larger than the response budget and its long text cells were shortened. */
-  clipped: boolean;
+  /**
+   * The token that resumes at `records[i]`; at `records.length`, the token
+   * after the window, or undefined when the table has no more.
+   */
+  continuationAt(i: number): string | undefined;
 }
 
 /**
- * Up to `limit` records starting at `start`, fetched in pages of 100.
- * `keep(records)` decides how many of the fetched records to return (the
- * response budget); the continuation then points at the first one dropped.
+ * Up to `limit` records from `start`, fetched in pages of 100. Page starts
+ * are remembered, so a cut anywhere (a budget can stop mid-page) still yields
+ * an exact continuation.
  */
-export async function readRecords(
+export async function fetchWindow(
   ctx: ToolContext,
   baseId: string,
   table: string,
   params: Omit<ListRecordsParams, 'offset' | 'maxRecords' | 'pageSize'>,
   limit: number,
   start: Continuation,
-  keep: (records: AirtableRecord[]) => number = (r) => r.length,
-): Promise<RecordWindow> {
+  onProgress?: (read: number) => void,
+): Promise<FetchedWindow> {
   const fetched: FetchedRecord[] = [];
   let pageOffset = start.offset;
   let skip = start.skip;
@@ -78,14 +80,42 @@ export async function readRecords(
     skip = 0;
     more = page.offset !== undefined;
     pageOffset = page.offset;
+    onProgress?.(fetched.length);
   }
-  const wanted = fetched.slice(0, limit);
-  const kept = Math.min(keep(wanted.map((f) => f.record)), wanted.length);
-  const firstDropped = fetched[kept];
-  const next = firstDropped ? firstDropped.resumeAt : more ? { offset: pageOffset, skip: 0 } : undefined;
-  const { records, clipped } = clipLoneRecord(
-    wanted.slice(0, kept).map((f) => f.record),
-    ctx.maxResponseChars,
-  );
-  return { records, next: next && formatContinuation(next), clipped };
+  const after = more ? { offset: pageOffset, skip: 0 } : undefined;
+  return {
+    records: fetched.map((f) => f.record),
+    continuationAt(i) {
+      const at = fetched[i]?.resumeAt ?? after;
+      return at && formatContinuation(at);
+    },
+  };
+}
+
+export interface RecordWindow {
+  records: AirtableRecord[];
+  /** Token for the next call, when more records exist. */
+  next?: string;
+  /** The only record returned was larger than the response budget and its long text cells were shortened. */
+  clipped: boolean;
+}
+
+/**
+ * Up to `limit` records starting at `start`. `keep(records)` decides how many
+ * of them to return (the response budget); the continuation then points at
+ * the first one dropped.
+ */
+export async function readRecords(
+  ctx: ToolContext,
+  baseId: string,
+  table: string,
+  params: Omit<ListRecordsParams, 'offset' | 'maxRecords' | 'pageSize'>,
+  limit: number,
+  start: Continuation,
+  keep: (records: AirtableRecord[]) => number = (r) => r.length,
+): Promise<RecordWindow> {
+  const window = await fetchWindow(ctx, baseId, table, params, limit, start);
+  const kept = Math.min(keep(window.records), window.records.length);
+  const { records, clipped } = clipLoneRecord(window.records.slice(0, kept), ctx.maxResponseChars);
+  return { records, next: window.continuationAt(kept), clipped };
 }
