@@ -82,7 +82,7 @@ async function recordCount(client: Client, table = 'Tasks'): Promise<number> {
 describe('HTTP server with sessions', () => {
   let server: HttpServerHandle;
   beforeAll(async () => {
-    server = await start({}, { SESSION_IDLE_MS: '1000' });
+    server = await start();
   });
   afterAll(async () => server?.close(1000));
 
@@ -150,13 +150,19 @@ describe('HTTP server with sessions', () => {
   });
 
   it('closes idle sessions and frees them', async () => {
-    const client = await streamableClient(server.url);
-    const id = (client.transport as StreamableHTTPClientTransport).sessionId!;
-    expect(server.registry.get(id)).toBeDefined();
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    expect(server.registry.get(id)).toBeUndefined();
-    await expect(client.listTools()).rejects.toThrow();
-    await client.close();
+    // Its own server: a 1-second idle limit would also expire the other tests' sessions on a busy machine.
+    const idle = await start({}, { SESSION_IDLE_MS: '1000' });
+    try {
+      const client = await streamableClient(idle.url);
+      const id = (client.transport as StreamableHTTPClientTransport).sessionId!;
+      expect(idle.registry.get(id)).toBeDefined();
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(idle.registry.get(id)).toBeUndefined();
+      await expect(client.listTools()).rejects.toThrow();
+      await client.close();
+    } finally {
+      await idle.close(1000);
+    }
   });
 
   it('serves 100 concurrent sessions, each calling tools', async () => {
