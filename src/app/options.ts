@@ -64,15 +64,15 @@ export interface AppConfigExtras {
   sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
-// The core's Config type lives in config.ts; AppConfig is it plus module sections.
-export type AppConfig = import('../config.js').Config;
+/** The core's Config (config.ts) plus the module sections. */
+export type AppConfig = import('../config.js').Config & Partial<AppConfigExtras>;
 
 /** A module's section of the config, typed from its declaration. */
 export function readSection<T extends OptionSection>(
   config: AppConfig,
   section: SectionDefinition<T>,
 ): SectionValue<T> {
-  const values = config.sections[section.name];
+  const values = config.sections?.[section.name];
   if (!values) throw new Error(`config section "${section.name}" was not loaded`);
   return values as SectionValue<T>;
 }
@@ -161,7 +161,9 @@ export interface HelpSection {
 export function flagApplies(spec: OptionSpec, command: string, all: readonly OptionSpec[]): boolean {
   if (!spec.flag) return false;
   if (spec.commands) return spec.commands.includes(command);
-  return !all.some((other) => other !== spec && other.flag === spec.flag && other.commands?.includes(command));
+  return !all.some(
+    (other) => other !== spec && other.flag === spec.flag && other.commands?.includes(command),
+  );
 }
 
 /** parseArgs' option table for every declared flag. */
@@ -169,7 +171,10 @@ export function parseArgsOptions(all: readonly OptionSpec[]): Record<string, Par
   const table: Record<string, ParseArgsOption> = {};
   for (const spec of all) {
     if (!spec.flag) continue;
-    table[spec.flag] = { type: spec.boolean ? 'boolean' : 'string', ...(spec.short ? { short: spec.short } : {}) };
+    table[spec.flag] = {
+      type: spec.boolean ? 'boolean' : 'string',
+      ...(spec.short ? { short: spec.short } : {}),
+    };
     if (spec.negatable) table[`no-${spec.flag}`] = { type: 'boolean' };
   }
   return table;

@@ -67,10 +67,7 @@ export function canUseBase(principal: Principal, baseId: string): boolean {
 }
 
 /** The intersection of two base grants (a key narrows its owner's bases, never widens them). */
-export function intersectBases(
-  a: Principal['bases'],
-  b: Principal['bases'] | undefined,
-): Principal['bases'] {
+export function intersectBases(a: Principal['bases'], b: Principal['bases'] | undefined): Principal['bases'] {
   if (b === undefined || b === '*') return a;
   if (a === '*') return b;
   return a.filter((id) => b.includes(id));
