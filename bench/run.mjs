@@ -8,6 +8,7 @@ import { cpus, totalmem } from 'node:os';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { startSandbox } from 'airtable-mcp-kit';
+import { compareWithPeer } from './compare.mjs';
 import { spawnHttpCli } from './http-cli.mjs';
 import { callTool, closeAgent, openSession } from './http-load.mjs';
 
@@ -220,9 +221,25 @@ function idleSessionMemory(count = 500) {
   );
 }
 
+/** The side-by-side table, as Markdown so it can be pasted into an issue. */
+function printComparison({ peer, peerErrors, rows }) {
+  const against = peer ? `${peer.package} ${peer.version}` : 'peer absent';
+  console.log(`\n| figure | ours | ${against} | ratio | goal |\n|---|---|---|---|---|`);
+  for (const r of rows) {
+    const verdict = r.pass === undefined ? '' : r.pass ? ' ok' : ' MISSED';
+    const peerValue = r.peer === undefined ? '-' : `${r.peer} ${r.unit}`;
+    console.log(
+      `| ${r.figure} | ${r.ours} ${r.unit} | ${peerValue} | ${r.ratio ?? '-'} | ${r.goal ?? ''}${verdict} |`,
+    );
+  }
+  if (peerErrors) console.log(peerErrors);
+}
+
 async function main() {
-  // `node bench/run.mjs stdio|http` runs one group; no argument runs everything.
+  // `node bench/run.mjs stdio|http|compare` runs one group; no argument runs everything.
   const only = process.argv[2];
+  let comparison;
+  if (!only || only === 'compare') comparison = await compareWithPeer(record);
   if (!only || only === 'stdio') {
     const sandbox = await startSandbox({ rateLimit: false });
     await coldStart('with a token', ['--airtable-url', sandbox.url], { AIRTABLE_TOKEN: sandbox.token });
@@ -252,7 +269,9 @@ async function main() {
   };
   mkdirSync('bench/results', { recursive: true });
   const file = 'bench/results/latest.json';
-  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2)}\n`);
+  const report = { date: new Date().toISOString(), machine, results, comparison };
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  if (comparison) printComparison(comparison);
   console.log(`\nwritten to ${file}`);
 }
 

@@ -1,0 +1,215 @@
+// Side by side with the most used peer, airtable-mcp-server 1.14.0, on the same sandbox in one run.
+//   npm install --prefix /tmp/peer airtable-mcp-server@1.14.0    (or set PEER_MCP_DIR to its package folder)
+//   node bench/run.mjs compare
+// Both servers are spawned over stdio and driven by a raw JSON-RPC client, so "bytes on the wire" are
+// the exact lines each server writes. Without the peer the bench prints that it is absent and
+// measures our column only.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startSandbox } from 'airtable-mcp-kit';
+
+const CLI = 'dist/cli.js';
+const PEER_DIR = resolve(process.env.PEER_MCP_DIR ?? '/tmp/peer/node_modules/airtable-mcp-server');
+const PEER_MAIN = `${PEER_DIR}/dist/main.js`;
+const REDIRECT = pathToFileURL(resolve('bench/peer-redirect.mjs')).href;
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+const kb = (bytes) => round(bytes / 1024);
+const INIT = {
+  protocolVersion: '2025-06-18',
+  capabilities: {},
+  clientInfo: { name: 'bench', version: '1' },
+};
+
+/** How to launch each server against the sandbox, and how each names the same read. */
+function servers(sandbox) {
+  const baseId = sandbox.baseIds[0];
+  const ours = {
+    name: 'ours',
+    args: [CLI, '--airtable-url', sandbox.url, '--base', baseId, '--log-level', 'warn'],
+    env: { AIRTABLE_TOKEN: sandbox.token, AIRTABLE_BASE_RPS: '0', AIRTABLE_TOKEN_RPS: '0' },
+    read: (n) => ({ name: 'get_records', arguments: { table_id: 'Tasks', max_records: n } }),
+  };
+  const peer = {
+    name: 'peer',
+    args: ['--import', REDIRECT, PEER_MAIN],
+    env: { AIRTABLE_API_KEY: sandbox.token, BENCH_AIRTABLE_URL: sandbox.url },
+    read: (n) => ({ name: 'list_records', arguments: { baseId, tableId: 'Tasks', maxRecords: n } }),
+  };
+  return existsSync(PEER_MAIN) ? [ours, peer] : [ours];
+}
+
+/** A server over stdio with line-delimited JSON-RPC; `request` resolves with the reply and its size in bytes. */
+function open(server) {
+  const child = spawn(process.execPath, server.args, {
+    env: { ...process.env, ...server.env },
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  const pending = new Map();
+  let buffer = '';
+  let nextId = 1;
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk) => {
+    buffer += chunk;
+    for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      const message = JSON.parse(line);
+      pending.get(message.id)?.({ message, bytes: Buffer.byteLength(line) + 1 });
+      pending.delete(message.id);
+    }
+  });
+  const send = (message) => child.stdin.write(`${JSON.stringify(message)}\n`);
+  return {
+    child,
+    request(method, params) {
+      const id = nextId++;
+      send({ jsonrpc: '2.0', id, method, params });
+      return new Promise((done) => pending.set(id, done));
+    },
+    notify: (method) => send({ jsonrpc: '2.0', method }),
+    close: () => child.kill('SIGTERM'),
+  };
+}
+
+async function session(server) {
+  const s = open(server);
+  await s.request('initialize', INIT);
+  s.notify('notifications/initialized');
+  return s;
+}
+
+/** Spawn → initialize reply, in milliseconds. */
+async function coldStartOnce(server) {
+  const started = performance.now();
+  const s = open(server);
+  await s.request('initialize', INIT);
+  const ms = performance.now() - started;
+  s.close();
+  await new Promise((done) => s.child.once('exit', done));
+  return ms;
+}
+
+async function coldStarts(list, runs) {
+  for (const server of list) await coldStartOnce(server); // warm the OS file cache
+  const times = new Map(list.map((s) => [s.name, []]));
+  for (let i = 0; i < runs; i++) {
+    // Alternating, so a noisy moment on the machine hits both columns alike.
+    for (const server of list) times.get(server.name).push(await coldStartOnce(server));
+  }
+  return Object.fromEntries([...times].map(([name, xs]) => [name, round(median(xs))]));
+}
+
+/** What a model reads of tools/list: each tool's name, description and input schema. */
+function modelBytes(tools) {
+  return tools.reduce(
+    (sum, t) => sum + Buffer.byteLength(t.name + (t.description ?? '') + JSON.stringify(t.inputSchema ?? {})),
+    0,
+  );
+}
+
+const textOf = (result) =>
+  result.content
+    .filter((c) => c.type === 'text')
+    .map((c) => c.text)
+    .join('\n');
+
+async function measureSession(server, calls) {
+  const s = await session(server);
+  const list = await s.request('tools/list', {});
+  const tools = list.message.result.tools;
+  const hundred = (await s.request('tools/call', server.read(100))).message.result;
+  for (let i = 0; i < 20; i++) await s.request('tools/call', server.read(10)); // warm-up
+  const times = [];
+  for (let i = 0; i < calls; i++) {
+    const t = performance.now();
+    await s.request('tools/call', server.read(10));
+    times.push(performance.now() - t);
+  }
+  s.close();
+  return {
+    tools: tools.length,
+    modelBytes: modelBytes(tools),
+    wireBytes: list.bytes,
+    hundredText: Buffer.byteLength(textOf(hundred)),
+    hundredWhole: Buffer.byteLength(JSON.stringify(hundred)),
+    hundredIsError: hundred.isError === true,
+    read10: round(median(times), 2),
+  };
+}
+
+/**
+ * Records each figure as `ours` with the peer's value and the ratio in the note, and returns the
+ * comparison table for the results file.
+ */
+export async function compareWithPeer(record, { runs = 10, calls = 200 } = {}) {
+  const sandbox = await startSandbox({ rateLimit: false });
+  try {
+    const list = servers(sandbox);
+    const hasPeer = list.length === 2;
+    if (!hasPeer) {
+      console.log(
+        `peer airtable-mcp-server absent (looked in ${PEER_DIR}); install it with ` +
+          '`npm install --prefix /tmp/peer airtable-mcp-server@1.14.0` or set PEER_MCP_DIR. Measuring ours only.',
+      );
+    }
+    const start = await coldStarts(list, runs);
+    const sandboxStart = await coldStarts(
+      [{ name: 'ours', args: [CLI, '--sandbox', '--log-level', 'warn'], env: {} }],
+      runs,
+    );
+    const measured = {};
+    for (const server of list) measured[server.name] = await measureSession(server, calls);
+    const ours = measured.ours;
+    const peer = measured.peer;
+    const rows = [
+      ['cold start, spawn → initialize reply (median of 10, alternating)', start.ours, start.peer, 'ms', 0.5],
+      ['cold start with --sandbox (ours only; median of 10)', sandboxStart.ours, undefined, 'ms'],
+      [
+        `tools/list bytes a model reads (name + description + input schema; ${ours.tools} vs ${peer?.tools ?? '-'} tools)`,
+        kb(ours.modelBytes),
+        peer && kb(peer.modelBytes),
+        'KB',
+        1.2,
+      ],
+      ['tools/list bytes on the wire', kb(ours.wireBytes), peer && kb(peer.wireBytes), 'KB', 1.5],
+      [
+        '100 Tasks records: text the model reads',
+        kb(ours.hundredText),
+        peer && kb(peer.hundredText),
+        'KB',
+        0.5,
+      ],
+      [
+        '100 Tasks records: whole tool result (text + structuredContent)',
+        kb(ours.hundredWhole),
+        peer && kb(peer.hundredWhole),
+        'KB',
+        0.6,
+      ],
+      [`read 10 records, median per call of ${calls}, throttles off`, ours.read10, peer?.read10, 'ms', 1.0],
+    ];
+    const comparison = rows.map(([figure, oursValue, peerValue, unit, goal]) => {
+      const ratio = peerValue ? round(oursValue / peerValue, 2) : undefined;
+      const pass = goal === undefined || ratio === undefined ? undefined : ratio <= goal;
+      const target = goal === undefined ? '' : `<= ${goal}x peer`;
+      const note = peerValue === undefined ? '' : `peer ${peerValue} ${unit}, ratio ${ratio}`;
+      record(`vs peer: ${figure}`, oursValue, unit, ratio === undefined ? '' : target, pass ?? true, note);
+      return { figure, ours: oursValue, peer: peerValue, unit, ratio, goal: goal && `<= ${goal}x`, pass };
+    });
+    return {
+      peer: hasPeer ? { package: 'airtable-mcp-server', version: peerVersion(), dir: PEER_DIR } : null,
+      peerErrors: peer?.hundredIsError ? 'the peer answered the 100-record read with isError' : undefined,
+      rows: comparison,
+    };
+  } finally {
+    await sandbox.stop();
+  }
+}
+
+function peerVersion() {
+  return JSON.parse(readFileSync(`${PEER_DIR}/package.json`, 'utf8')).version;
+}
