@@ -7,6 +7,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { AirtableClient, AirtableError } from './airtable/index.js';
 import { type Logger, silentLogger } from './logger.js';
+import { applyResponseBudget } from './tools/budget.js';
 import { SchemaCache, type ToolContext } from './tools/context.js';
 import { annotationsFor, type DefinedTool, isWriteTool, type ToolResult } from './tools/define.js';
 import { ToolFailure, ToolInputError } from './tools/errors.js';
@@ -107,7 +108,7 @@ function registerTool(server: McpServer, tool: DefinedTool, deps: ToolDeps): voi
       try {
         const result = await tool.run(args as never, ctx);
         finish('ok');
-        return toCallResult(result);
+        return toCallResult(applyResponseBudget(result, deps.maxResponseChars));
       } catch (error) {
         finish(error instanceof ToolInputError ? 'invalid_input' : 'error');
         return toErrorResult(tool.name, error, deps.logger);

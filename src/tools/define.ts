@@ -64,10 +64,24 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
       return input;
     },
     get outputSchema() {
-      output ??= z.object(spec.output);
+      output ??= z.object(withTruncatedFlag(spec.output));
       return output;
     },
   };
+}
+
+/**
+ * Every result may be cut to the response budget (see budget.ts), which then
+ * sets `truncated: true`; tools that report truncation themselves keep their
+ * own, required flag.
+ */
+function withTruncatedFlag<O extends z.ZodRawShape>(shape: O): O {
+  if ('truncated' in shape) return shape;
+  const flag = z
+    .boolean()
+    .optional()
+    .describe('Present and true when the result was cut to fit the response size limit (see the text).');
+  return { ...shape, truncated: flag };
 }
 
 /** Annotations are set explicitly on every tool: clients use them for confirmation prompts. */
