@@ -7,6 +7,7 @@
  * turned exactly that into `GET /v0/appX/meta`).
  */
 import { invalidArgument } from './errors.js';
+import { loneSurrogateAt } from './text.js';
 import type { ListRecordsParams } from './types.js';
 
 const ID_PATTERNS = {
@@ -41,6 +42,13 @@ export function nameSegment(value: unknown, what = 'table'): string {
   }
   // URL parsers collapse "." and ".." segments (even as %2E), so they cannot be sent safely.
   if (value === '.' || value === '..') throw invalidArgument(`Invalid ${what} name ${JSON.stringify(value)}`);
+  // encodeURIComponent would throw a URIError on a lone surrogate.
+  const at = loneSurrogateAt(value);
+  if (at >= 0) {
+    throw invalidArgument(
+      `Invalid ${what} name ${JSON.stringify(value)}: it holds a lone surrogate at position ${at}, which is not valid text`,
+    );
+  }
   return encodeURIComponent(value);
 }
 

@@ -5,7 +5,9 @@
  */
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { findIllFormedText } from '../airtable/text.js';
 import type { ToolContext } from './context.js';
+import { ToolInputError } from './errors.js';
 import type { ToolsetName } from './toolsets.js';
 
 /** read: never changes data. write: adds or changes data. destructive: may remove or overwrite data. */
@@ -59,6 +61,10 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
   let output: z.ZodObject<O> | undefined;
   return {
     ...spec,
+    run(args, ctx) {
+      rejectIllFormedText(args);
+      return spec.run(args, ctx);
+    },
     get inputSchema() {
       input ??= z.object(spec.input);
       return input;
@@ -68,6 +74,20 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
       return output;
     },
   };
+}
+
+/**
+ * A lone surrogate ("Projects\ud800") in any argument is bad input, reported
+ * as such for every tool, before anything is sent: it is not text, and in a
+ * URL it would make encodeURIComponent throw.
+ */
+function rejectIllFormedText(args: unknown): void {
+  const found = findIllFormedText(args);
+  if (!found) return;
+  throw new ToolInputError(
+    `${found.path || 'An argument'} is not valid text: it holds a lone surrogate (half of a UTF-16 pair) at ` +
+      `position ${found.at}. Send the text with that character removed or completed.`,
+  );
 }
 
 /**
