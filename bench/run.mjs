@@ -252,6 +252,7 @@ async function main() {
     await httpThroughput();
     idleSessionMemory();
   }
+  if (!only || only === 'console') (await import('./console-size.mjs')).consoleSize(record);
 
   const width = Math.max(...results.map((r) => r.name.length));
   console.log(`\n${'measure'.padEnd(width)}  ${'value'.padStart(10)}  target`);
