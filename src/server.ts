@@ -10,7 +10,7 @@ import { type Logger, silentLogger } from './logger.js';
 import { applyResponseBudget } from './tools/budget.js';
 import { SchemaCache, type ToolContext } from './tools/context.js';
 import { annotationsFor, type DefinedTool, isWriteTool, type ToolResult } from './tools/define.js';
-import { ToolFailure, ToolInputError } from './tools/errors.js';
+import { errorStructured, ToolFailure, ToolInputError } from './tools/errors.js';
 import { CHARS_PER_TOKEN } from './tools/format.js';
 import { ALL_TOOLS } from './tools/index.js';
 import { DEFAULT_TOOLSETS, type ToolsetName } from './tools/toolsets.js';
@@ -139,7 +139,13 @@ function toCallResult(result: ToolResult<unknown>): CallToolResult {
 
 /** Every failure becomes an isError result a model can act on; never a stack trace. */
 export function toErrorResult(toolName: string, error: unknown, logger: Logger): CallToolResult {
-  return { content: [{ type: 'text', text: describeError(toolName, error, logger) }], isError: true };
+  const structuredContent = errorStructured(error);
+  const text = describeError(toolName, error, logger);
+  return {
+    content: [{ type: 'text', text }],
+    isError: true,
+    ...(structuredContent ? { structuredContent } : {}),
+  };
 }
 
 function describeError(toolName: string, error: unknown, logger: Logger): string {

@@ -21,6 +21,7 @@ import {
   abortedError,
   invalidResponse,
   isRecordNotFound,
+  mayHaveWritten,
   type RequestContext,
 } from './errors.js';
 import type { RequestCounter } from './http.js';
@@ -81,8 +82,10 @@ export async function runBatch<I, T>(plan: BatchPlan<I, T>): Promise<BatchResult
   const outcomes: RecordOutcome<T>[] = new Array(plan.total);
   for (const r of plan.rejected) outcomes[r.index] = r;
   const counter: RequestCounter = { requests: 0, lostAnswers: 0 };
-  const fail = (e: BatchEntry<I>, error: AirtableError) => {
-    outcomes[e.index] = { index: e.index, ok: false, ...(e.id ? { id: e.id } : {}), error };
+  /** `sent`: the request carrying the record went out, so a failure that is not a refusal leaves it unknown. */
+  const fail = (e: BatchEntry<I>, error: AirtableError, sent: boolean) => {
+    const unknown = sent && mayHaveWritten(error) ? { unknown: true } : {};
+    outcomes[e.index] = { index: e.index, ok: false, ...(e.id ? { id: e.id } : {}), error, ...unknown };
   };
   const sendChunk = async (chunk: BatchEntry<I>[]): Promise<Attempt> => {
     // Chunks and their one-by-one resends go out one at a time, so a rise in lostAnswers is this request's.
@@ -121,7 +124,7 @@ export async function runBatch<I, T>(plan: BatchPlan<I, T>): Promise<BatchResult
     const chunk = plan.entries.slice(start, start + CHUNK_SIZE);
     if (!stop && o.signal?.aborted) stop = abortedError(ctx, false, o.signal.reason);
     if (stop) {
-      for (const e of chunk) fail(e, stop);
+      for (const e of chunk) fail(e, stop, false);
       continue;
     }
     const anyFailed = await runChunk(chunk, runner);
@@ -142,7 +145,7 @@ export async function runBatch<I, T>(plan: BatchPlan<I, T>): Promise<BatchResult
 interface ChunkRunner<I> {
   /** Sends the records; on success their outcomes are recorded. */
   sendChunk: (c: BatchEntry<I>[]) => Promise<Attempt>;
-  fail: (e: BatchEntry<I>, error: AirtableError) => void;
+  fail: (e: BatchEntry<I>, error: AirtableError, sent: boolean) => void;
   /** Records the entry as already deleted (deletes only). */
   gone: ((e: BatchEntry<I>) => void) | undefined;
   ctx: RequestContext;
@@ -163,7 +166,7 @@ async function runChunk<I>(chunk: BatchEntry<I>[], run: ChunkRunner<I>): Promise
     return false;
   }
   if (chunk.length === 1 || !isAtomicRejection(first.error)) {
-    for (const e of chunk) fail(e, first.error);
+    for (const e of chunk) fail(e, first.error, true);
     return true;
   }
   // Safe to resend: the rejected request wrote nothing. (After a lost answer, the lost attempt may have.)
@@ -172,7 +175,7 @@ async function runChunk<I>(chunk: BatchEntry<I>[], run: ChunkRunner<I>): Promise
   const missing: [BatchEntry<I>, AirtableError][] = [];
   for (const e of chunk) {
     if (signal?.aborted) {
-      fail(e, abortedError(ctx, false, signal.reason));
+      fail(e, abortedError(ctx, false, signal.reason), false);
       anyFailed = true;
       continue;
     }
@@ -184,7 +187,7 @@ async function runChunk<I>(chunk: BatchEntry<I>[], run: ChunkRunner<I>): Promise
     } else if (isRecordNotFound(r.error)) {
       missing.push([e, r.error]);
     } else {
-      fail(e, r.error);
+      fail(e, r.error, true);
       anyFailed = true;
     }
   }
@@ -193,7 +196,7 @@ async function runChunk<I>(chunk: BatchEntry<I>[], run: ChunkRunner<I>): Promise
   for (const [e, error] of missing) {
     if (lostAttemptDeletedAll) gone?.(e);
     else {
-      fail(e, error);
+      fail(e, error, true);
       anyFailed = true;
     }
   }

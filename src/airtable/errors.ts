@@ -216,6 +216,26 @@ export function hintFor(kind: AirtableErrorKind, type: string): string {
   return TYPE_HINTS[type] ?? KIND_HINTS[kind];
 }
 
+/** Error kinds that mean Airtable refused the request, so nothing of it was written. */
+const REFUSED_KINDS: ReadonlySet<AirtableErrorKind> = new Set([
+  'validation',
+  'not_found',
+  'forbidden_or_not_found',
+  'invalid_argument',
+  'auth',
+  'rate_limited',
+  'too_large',
+]);
+
+/**
+ * Whether a write whose request was sent and failed with `error` may have
+ * been applied all the same: anything but a refusal (the answer was lost,
+ * timed out, a server error, cancelled in flight).
+ */
+export function mayHaveWritten(error: AirtableError): boolean {
+  return error.type !== 'NOT_ATTEMPTED' && !REFUSED_KINDS.has(error.kind);
+}
+
 /** Argument rejected before any request was built or sent. */
 export function invalidArgument(message: string): AirtableError {
   return new AirtableError({ kind: 'invalid_argument', type: 'INVALID_ARGUMENT', message });

@@ -61,7 +61,18 @@ export interface BatchOptions extends CallOptions {
 
 export type RecordOutcome<T> =
   | { index: number; ok: true; value: T }
-  | { index: number; ok: false; id?: string; error: AirtableError };
+  | {
+      index: number;
+      ok: false;
+      id?: string;
+      error: AirtableError;
+      /**
+       * True when the request carrying this record was sent and failed in a way that does not say whether
+       * Airtable applied it (lost answer, timeout, server error, cancelled in flight): it may have been
+       * written. False or absent: it was certainly not written (refused, rejected locally, or never sent).
+       */
+      unknown?: boolean;
+    };
 
 export type FailedOutcome<T> = Extract<RecordOutcome<T>, { ok: false }>;
 

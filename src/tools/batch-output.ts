@@ -29,7 +29,16 @@ export const batchItemSchema = z.object({
 export const batchOutput = {
   records: z.array(batchItemSchema).describe('Records written, in input order'),
   failures: z.array(failureSchema).describe('Records not written, with the reason'),
-  failed: z.number().int(),
+  failed: z.number().int().describe('Records certainly not written'),
+  unknown_outcomes: z
+    .array(failureSchema)
+    .describe(
+      'Records whose request was sent but not answered (lost answer, timeout): they may have been written',
+    ),
+  unknown: z
+    .number()
+    .int()
+    .describe('Records whose outcome is unknown (see unknown_outcomes): check them before retrying'),
   requests: z.number().int().describe('HTTP requests sent to Airtable'),
   truncated: z
     .boolean()
@@ -49,6 +58,8 @@ interface BatchStructured<T extends BatchItem> {
   records: T[];
   failures: BatchFailure[];
   failed: number;
+  unknown_outcomes: BatchFailure[];
+  unknown: number;
   requests: number;
   truncated: boolean;
 }
@@ -162,21 +173,31 @@ function fitItems<T extends BatchItem>(
 /**
  * The tool result for a finished batch. When nothing at all was written the
  * same report is thrown instead, so the call is an error a model cannot
- * mistake for success; a partial success is a normal result.
+ * mistake for success; a partial success is a normal result. Either way the
+ * structured part lists failures and unknown outcomes apart, with counts.
  */
 export function batchResult<C extends Record<string, number>, T extends BatchItem>(
   ctx: Pick<ToolContext, 'maxResponseChars'>,
   report: BatchReport<C, T>,
 ): ToolResult<C & BatchStructured<T>> {
-  const failures = report.failed.map(toFailure);
+  const failures = report.failed.filter((f) => !f.unknown).map(toFailure);
+  const unknowns = report.failed.filter((f) => f.unknown).map(toFailure);
   // One hint per distinct cause, not one per failed record.
   const hints = [...new Set(report.failed.map((f) => f.error.hint))].slice(0, 3).map((h) => `Hint: ${h}`);
   const reserved = 300 + hints.join('\n').length;
-  const failFit = fitToBudget(failures, failureLine, ctx.maxResponseChars, reserved);
+  // Unknown outcomes first: they are what a model must check before doing anything else.
+  const unknownFit = fitToBudget(unknowns, failureLine, ctx.maxResponseChars, reserved);
+  const keptUnknowns = unknowns.slice(0, unknownFit.count);
+  const afterUnknowns = reserved + cost(keptUnknowns, failureLine);
+  const failFit = fitToBudget(failures, failureLine, ctx.maxResponseChars, afterUnknowns);
   const keptFailures = failures.slice(0, failFit.count);
-  const items = fitItems(report.items, ctx.maxResponseChars, reserved + cost(keptFailures, failureLine));
+  const items = fitItems(report.items, ctx.maxResponseChars, afterUnknowns + cost(keptFailures, failureLine));
   const text = [
-    ...summaryLines(report, failures.length),
+    ...summaryLines(report, failures.length, unknowns.length),
+    ...(unknowns.length
+      ? [shownHeading('Outcome unknown', keptUnknowns.length, unknowns.length, false)]
+      : []),
+    ...failureLines(keptUnknowns),
     ...(failures.length ? [shownHeading('Failed', keptFailures.length, failures.length, false)] : []),
     ...failureLines(keptFailures),
     ...hints,
@@ -185,47 +206,40 @@ export function batchResult<C extends Record<string, number>, T extends BatchIte
       : []),
     ...items.kept.map(itemLine),
   ].join('\n');
-  if (!report.items.length && failures.length) {
-    // Nothing was written for sure only when Airtable refused every record; otherwise the model must check first.
-    throw countUncertain(report.failed) ? new ToolFailure(text) : new ToolInputError(text);
-  }
-  const truncated = keptFailures.length < failures.length || items.kept.length < report.items.length;
+  const truncated =
+    keptFailures.length < failures.length ||
+    keptUnknowns.length < unknowns.length ||
+    items.kept.length < report.items.length;
   const structured = {
     ...report.counts,
     records: items.kept,
     failures: keptFailures,
     failed: failures.length,
+    unknown_outcomes: keptUnknowns,
+    unknown: unknowns.length,
     requests: report.requests,
     truncated,
   };
+  if (!report.items.length && report.failed.length) {
+    // Nothing was written for sure only when Airtable refused every record; otherwise the model must check first.
+    throw unknowns.length ? new ToolFailure(text, { structured }) : new ToolInputError(text, { structured });
+  }
   return { structured, text };
 }
 
-/** Error kinds that mean Airtable refused the request, so nothing of it was written. */
-const REFUSED_KINDS: ReadonlySet<string> = new Set([
-  'validation',
-  'not_found',
-  'forbidden_or_not_found',
-  'invalid_argument',
-  'auth',
-  'rate_limited',
-  'too_large',
-]);
-
-/** Failures whose write may have happened (timeouts, dropped connections, server errors, cancellation mid-write). */
-function countUncertain(failed: BatchReport<Record<string, number>, BatchItem>['failed']): number {
-  return failed.filter((f) => f.error.type !== 'NOT_ATTEMPTED' && !REFUSED_KINDS.has(f.error.kind)).length;
-}
-
 /** "24 created, 1 failed (3 requests)." and, after a failed probe, why the rest was not sent. */
-function summaryLines(report: BatchReport<Record<string, number>, BatchItem>, failed: number): string[] {
+function summaryLines(
+  report: BatchReport<Record<string, number>, BatchItem>,
+  failed: number,
+  uncertain: number,
+): string[] {
   // The first count always shows ("0 created"); later ones only when they happened.
   const counts = Object.entries(report.counts)
     .filter(([, n], i) => i === 0 || n > 0)
     .map(([what, n]) => `${n} ${what}`);
   const notSent = report.notSent ? [`${report.notSent} not sent`] : [];
-  const head = [...counts, `${failed} failed`, ...notSent].join(', ');
-  const uncertain = countUncertain(report.failed);
+  const unknown = uncertain ? [`${uncertain} outcome unknown`] : [];
+  const head = [...counts, `${failed} failed`, ...unknown, ...notSent].join(', ');
   const tail = uncertain
     ? `; for ${plural(uncertain, 'record')} the outcome is unknown (the write may have happened): check before retrying`
     : failed && !report.items.length
@@ -235,7 +249,7 @@ function summaryLines(report: BatchReport<Record<string, number>, BatchItem>, fa
   if (report.notSent) {
     const advice = uncertain ? 'check what was written, then send the rest' : 'fix and resend';
     lines.push(
-      `The first ${PROBE_SIZE} records all failed, so the other ${report.notSent} were not sent: ${advice}.`,
+      `The first ${PROBE_SIZE} records all failed${uncertain ? ' or went unanswered' : ''}, so the other ${report.notSent} were not sent: ${advice}.`,
     );
   }
   return lines;

@@ -1,10 +1,25 @@
 /**
+ * An error result may still carry structured output: a batch that wrote
+ * nothing for sure still reports, per record, what failed and whose outcome
+ * is unknown. The server sends `structured` as the result's structuredContent.
+ */
+export interface ToolErrorOptions {
+  structured?: Record<string, unknown>;
+}
+
+/**
  * An input problem the model can fix (unknown table, bad field name, missing
  * base id...). Reported as an `isError` result with this message; never
  * logged as a server fault.
  */
 export class ToolInputError extends Error {
   override name = 'ToolInputError';
+  readonly structured?: Record<string, unknown>;
+
+  constructor(message: string, options: ToolErrorOptions = {}) {
+    super(message);
+    this.structured = options.structured;
+  }
 }
 
 /**
@@ -14,4 +29,15 @@ export class ToolInputError extends Error {
  */
 export class ToolFailure extends Error {
   override name = 'ToolFailure';
+  readonly structured?: Record<string, unknown>;
+
+  constructor(message: string, options: ToolErrorOptions = {}) {
+    super(message);
+    this.structured = options.structured;
+  }
+}
+
+/** The structured output an error result carries, if any (for `structuredContent`). */
+export function errorStructured(error: unknown): Record<string, unknown> | undefined {
+  return error instanceof ToolInputError || error instanceof ToolFailure ? error.structured : undefined;
 }
