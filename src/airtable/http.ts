@@ -34,6 +34,7 @@ import {
 import type { RateLimiter, RateLimitRelease } from './limiter.js';
 import { createMemoryLimiter } from './memory-limiter.js';
 import type { AirtableClientOptions, CallOptions, ClientEvent } from './options.js';
+import { redactSecret } from './redact.js';
 import {
   backoffDelay,
   describeNetworkError,
@@ -320,6 +321,6 @@ export class HttpCore {
   }
 
   #scrub(text: string): string {
-    return this.#token ? text.split(this.#token).join('[token]') : text;
+    return redactSecret(text, this.#token);
   }
 }
