@@ -45,7 +45,9 @@ export function callFrom(raw: unknown): ToolCall {
       `${str(c.name, c.tool, c.tool_name) ?? 'tool'}-${Math.random().toString(36).slice(2)}`,
     name: str(c.name, c.tool, c.tool_name) ?? 'tool',
     arguments: c.arguments ?? c.args ?? {},
-    ...(c.result !== undefined || c.output !== undefined ? { result: c.result ?? c.output } : {}),
+    ...(c.result !== undefined || c.output !== undefined || c.preview !== undefined
+      ? { result: c.result ?? c.output ?? c.preview }
+      : {}),
     ...(typeof c.ok === 'boolean'
       ? { ok: c.ok }
       : typeof c.is_error === 'boolean'
