@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { resolveBaseId, withTableCheck } from './context.js';
 import { defineTool } from './define.js';
-import { compactJson, fitToBudget, plural, recordLine } from './format.js';
+import { compactJson, fitToBudget, plural, recordTable, rowLine } from './format.js';
+import {
+  type ExpandedLinks,
+  expandLinks,
+  expandLinksParam,
+  expansionNote,
+  linkedFor,
+  linkedSchema,
+} from './links.js';
 import { parseContinuation, readRecords } from './paging.js';
 import {
   baseIdParam,
@@ -29,6 +37,7 @@ export const getRecords = defineTool({
     fields: fieldNamesParam,
     sort: sortParam,
     offset: z.string().optional().describe('Continuation token from a previous get_records call.'),
+    expand_links: expandLinksParam,
   },
   output: {
     records: z.array(recordSchema),
@@ -38,6 +47,7 @@ export const getRecords = defineTool({
       .optional()
       .describe('Pass to the next call to continue; absent when no records remain.'),
     truncated: z.boolean().describe('True when more records exist than were returned.'),
+    linked: linkedSchema,
   },
   async run(args, ctx) {
     const baseId = resolveBaseId(ctx, args.base_id);
@@ -48,8 +58,15 @@ export const getRecords = defineTool({
       fields: args.fields,
       sort: args.sort,
     };
-    const keep = (records: { id: string; fields: Record<string, unknown> }[]) =>
-      fitToBudget(records, recordLine, ctx.maxResponseChars).count;
+    let expanded: ExpandedLinks | undefined;
+    const keep = async (records: { id: string; fields: Record<string, unknown> }[]) => {
+      if (args.expand_links) {
+        const table = await ctx.schemas.table(baseId, args.table_id, ctx.signal);
+        expanded = await expandLinks(ctx, baseId, table, records);
+      }
+      const reserved = 200 + compactJson(expanded ? linkedFor(expanded.names, records) : {}).length;
+      return fitToBudget(records, rowLine(records, expanded?.names), ctx.maxResponseChars, reserved).count;
+    };
     const window = await withTableCheck(ctx, baseId, args.table_id, (table) =>
       readRecords(ctx, baseId, table, params, args.max_records, start, keep),
     );
@@ -57,12 +74,20 @@ export const getRecords = defineTool({
     const clipNote = window.clipped
       ? ' (long text shortened to fit the response; ask for fewer fields to see it)'
       : '';
+    const found = `${plural(window.records.length, 'record')}${clipNote}${expansionNote(expanded)}`;
     const header = window.next
-      ? `${plural(window.records.length, 'record')}${clipNote}; more available, continue with offset=${compactJson(window.next)}`
-      : `${plural(window.records.length, 'record')}${clipNote}`;
+      ? `${found}; more available, continue with offset=${compactJson(window.next)}`
+      : found;
+    const linked = expanded && linkedFor(expanded.names, window.records);
     return {
-      structured: { records: window.records, count: window.records.length, offset: window.next, truncated },
-      text: [header, ...window.records.map(recordLine)].join('\n'),
+      structured: {
+        records: window.records,
+        count: window.records.length,
+        offset: window.next,
+        truncated,
+        linked,
+      },
+      text: [header, ...recordTable(window.records, expanded?.names)].join('\n'),
     };
   },
 });

@@ -102,7 +102,8 @@ export interface RecordWindow {
 
 /**
  * Up to `limit` records starting at `start`. `keep(records)` decides how many
- * of them to return (the response budget); the continuation then points at
+ * of them to return (the response budget; it may first look up what the rows
+ * will show, such as linked records' names); the continuation then points at
  * the first one dropped.
  */
 export async function readRecords(
@@ -112,10 +113,10 @@ export async function readRecords(
   params: Omit<ListRecordsParams, 'offset' | 'maxRecords' | 'pageSize'>,
   limit: number,
   start: Continuation,
-  keep: (records: AirtableRecord[]) => number = (r) => r.length,
+  keep: (records: AirtableRecord[]) => number | Promise<number> = (r) => r.length,
 ): Promise<RecordWindow> {
   const window = await fetchWindow(ctx, baseId, table, params, limit, start);
-  const kept = Math.min(keep(window.records), window.records.length);
+  const kept = Math.min(await keep(window.records), window.records.length);
   const { records, clipped } = clipLoneRecord(window.records.slice(0, kept), ctx.maxResponseChars);
   return { records, next: window.continuationAt(kept), clipped };
 }

@@ -3,8 +3,16 @@ import type { FieldSchema, TableSchema } from '../airtable/types.js';
 import { requireFields, resolveBaseId } from './context.js';
 import { defineTool } from './define.js';
 import { ToolInputError } from './errors.js';
-import { clip, compactJson, fitToBudget, plural, recordLine } from './format.js';
+import { clip, compactJson, fitToBudget, plural, recordTable, rowLine } from './format.js';
 import { fieldRef, quoteFormulaString } from './formula.js';
+import {
+  type ExpandedLinks,
+  expandLinks,
+  expandLinksParam,
+  expansionNote,
+  linkedFor,
+  linkedSchema,
+} from './links.js';
 import { parseContinuation, readRecords } from './paging.js';
 import { baseIdParam, recordSchema, tableParam } from './schemas.js';
 
@@ -90,6 +98,7 @@ export const searchRecords = defineTool({
       .describe('Field names or ids to search in; omit to search all text-like fields.'),
     max_records: z.number().int().min(1).max(1000).default(50).describe('Most records to return (1-1000).'),
     offset: z.string().optional().describe('Continuation token from a previous search_records call.'),
+    expand_links: expandLinksParam,
   },
   output: {
     records: z.array(recordSchema),
@@ -100,6 +109,7 @@ export const searchRecords = defineTool({
       .optional()
       .describe('Pass to the next call (same query) to continue; absent when done.'),
     truncated: z.boolean().describe('True when more matching records exist than were returned.'),
+    linked: linkedSchema,
   },
   async run(args, ctx) {
     const query = args.query.trim();
@@ -108,8 +118,12 @@ export const searchRecords = defineTool({
     const start = parseContinuation(args.offset);
     const table = await ctx.schemas.table(baseId, args.table_id, ctx.signal);
     const fields = searchFields(table, args.fields);
-    const keep = (records: { id: string; fields: Record<string, unknown> }[]) =>
-      fitToBudget(records, recordLine, ctx.maxResponseChars).count;
+    let expanded: ExpandedLinks | undefined;
+    const keep = async (records: { id: string; fields: Record<string, unknown> }[]) => {
+      if (args.expand_links) expanded = await expandLinks(ctx, baseId, table, records);
+      const reserved = 400 + compactJson(expanded ? linkedFor(expanded.names, records) : {}).length;
+      return fitToBudget(records, rowLine(records, expanded?.names), ctx.maxResponseChars, reserved).count;
+    };
     const params = { filterByFormula: searchFormula(query, fields) };
     const window = await readRecords(ctx, baseId, table.id, params, args.max_records, start, keep);
     const searched = fields.map((f) => f.name);
@@ -121,8 +135,12 @@ export const searchRecords = defineTool({
         searched_fields: searched,
         offset: window.next,
         truncated,
+        linked: expanded && linkedFor(expanded.names, window.records),
       },
-      text: [header(query, searched, window), ...window.records.map(recordLine)].join('\n'),
+      text: [
+        header(query, searched, window, expansionNote(expanded)),
+        ...recordTable(window.records, expanded?.names),
+      ].join('\n'),
     };
   },
 });
@@ -131,10 +149,11 @@ function header(
   query: string,
   searched: string[],
   window: { records: unknown[]; next?: string; clipped: boolean },
+  linksNote: string,
 ): string {
   const where = clip(searched.join(', '), 200);
   const clipNote = window.clipped ? ' (long text shortened to fit the response)' : '';
-  const found = `${plural(window.records.length, 'record')} containing ${compactJson(clip(query, 60))} in ${where}${clipNote}`;
+  const found = `${plural(window.records.length, 'record')} containing ${compactJson(clip(query, 60))} in ${where}${clipNote}${linksNote}`;
   return window.next === undefined
     ? found
     : `${found}; more available, continue with offset=${compactJson(window.next)}`;
