@@ -110,5 +110,15 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 
 /** True when nothing sticks out sideways (the page works at this width without horizontal scrolling). */
 export async function fitsWidth(page: Page): Promise<boolean> {
-  return (await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1')) as boolean;
+  const fits = (await page.evaluate(
+    'document.documentElement.scrollWidth <= window.innerWidth + 1',
+  )) as boolean;
+  if (!fits) {
+    // Name the widest culprits, so a failure says what to fix.
+    const wide = await page.evaluate(`[...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
+      .slice(0, 5).map((el) => el.tagName.toLowerCase() + '.' + el.className + ' ' + Math.round(el.getBoundingClientRect().right))`);
+    process.stderr.write(`wider than the viewport: ${JSON.stringify(wide)}\n`);
+  }
+  return fits;
 }

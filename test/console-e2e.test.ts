@@ -204,7 +204,7 @@ describe.skipIf(missing.length > 0)('web console end to end', () => {
       )
       .toBeGreaterThan(0);
     await page.getByText('Calls, errors and Airtable requests as a table').click();
-    const cells = await page.locator('.chart table').first().locator('tbody td').allTextContents();
+    const cells = await page.locator('.chart details table').first().locator('tbody td').allTextContents();
     expect(cells.some((cell) => Number(cell) > 0)).toBe(true);
     await checkPage('usage');
   });

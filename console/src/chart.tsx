@@ -2,6 +2,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { ScrollBox } from './ui';
 
 export interface Series {
   label: string;
@@ -50,7 +51,7 @@ export function LineChart({ title, days, series }: { title: string; days: string
       />
       <details>
         <summary>{title} as a table</summary>
-        <div class="table-wrap">
+        <ScrollBox label={`${title} as a table`}>
           <table>
             <thead>
               <tr>
@@ -73,7 +74,7 @@ export function LineChart({ title, days, series }: { title: string; days: string
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollBox>
       </details>
     </figure>
   );

@@ -255,3 +255,16 @@ export function listOf<T>(answer: unknown, ...keys: string[]): T[] {
 export function navigate(path: string): void {
   location.hash = `#/${path}`;
 }
+
+/**
+ * A horizontally scrolling box for wide tables: focusable and named, so
+ * keyboard users can scroll it (axe: scrollable-region-focusable).
+ */
+export function ScrollBox({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard
+    <section class="table-wrap" aria-label={label} tabIndex={0}>
+      {children}
+    </section>
+  );
+}

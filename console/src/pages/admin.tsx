@@ -8,6 +8,7 @@ import {
   formatDate,
   Loading,
   listOf,
+  ScrollBox,
   Section,
   Select,
   useAction,
@@ -41,7 +42,7 @@ export function AdminPage() {
       {users.loading && !users.data ? <Loading /> : null}
       <ErrorNote error={users.error} />
       <ErrorNote error={update.error} />
-      <div class="table-wrap">
+      <ScrollBox label={'Users'}>
         <table>
           <thead>
             <tr>
@@ -113,7 +114,7 @@ export function AdminPage() {
             })}
           </tbody>
         </table>
-      </div>
+      </ScrollBox>
     </Section>
   );
 }

@@ -9,6 +9,7 @@ import {
   formatDate,
   Loading,
   listOf,
+  ScrollBox,
   Section,
   useAction,
   useLoad,
@@ -142,7 +143,7 @@ export function KeysPage() {
         <ErrorNote error={revoke.error} />
         {keys.data && active.length === 0 && <p class="muted">No keys yet.</p>}
         {active.length > 0 && (
-          <div class="table-wrap">
+          <ScrollBox label={'Your keys'}>
             <table>
               <thead>
                 <tr>
@@ -185,7 +186,7 @@ export function KeysPage() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollBox>
         )}
       </Section>
     </div>

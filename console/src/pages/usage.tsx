@@ -1,7 +1,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import { get, session } from '../api';
 import { LineChart, type Series } from '../chart';
-import { ErrorNote, Field, formatUsd, Loading, listOf, Section, useLoad } from '../ui';
+import { ErrorNote, Field, formatUsd, Loading, listOf, ScrollBox, Section, useLoad } from '../ui';
 
 type Row = Record<string, unknown>;
 
@@ -125,7 +125,7 @@ function GroupTable({
   if (state.error) return <ErrorNote error={state.error} />;
   if (!rows.length) return <p class="muted">No calls in this period.</p>;
   return (
-    <div class="table-wrap">
+    <ScrollBox label={`${label} breakdown`}>
       <table>
         <thead>
           <tr>
@@ -150,6 +150,6 @@ function GroupTable({
           ))}
         </tbody>
       </table>
-    </div>
+    </ScrollBox>
   );
 }

@@ -1,6 +1,17 @@
 import { useEffect, useState } from 'preact/hooks';
 import { get, send } from '../api';
-import { Button, ErrorNote, formatDate, Loading, listOf, Section, useAction, useId, useLoad } from '../ui';
+import {
+  Button,
+  ErrorNote,
+  formatDate,
+  Loading,
+  listOf,
+  ScrollBox,
+  Section,
+  useAction,
+  useId,
+  useLoad,
+} from '../ui';
 
 interface Trigger {
   type?: string;
@@ -237,7 +248,7 @@ function RunView({ id, onSettled }: { id: string; onSettled: () => void }) {
         {r.finished_at && ` · finished ${formatDate(r.finished_at)}`}
       </p>
       {r.error && <p class="error">{r.error}</p>}
-      <div class="table-wrap">
+      <ScrollBox label={`Steps of run ${r.id}`}>
         <table>
           <caption class="sr-only">Steps of run {r.id}</caption>
           <thead>
@@ -280,7 +291,7 @@ function RunView({ id, onSettled }: { id: string; onSettled: () => void }) {
             })}
           </tbody>
         </table>
-      </div>
+      </ScrollBox>
       {ACTIVE.includes(r.status) && (
         <>
           <ErrorNote error={cancel.error} />
