@@ -178,7 +178,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 async function runKeysGenerate(): Promise<void> {
-  (await import('./transports/http/keys.js')).runKeysGenerate(process.stdout);
+  (await import('./store/api-keys.js')).runKeysGenerate(process.stdout);
 }
 
 function nameArgs(values: Values): string[] {

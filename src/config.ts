@@ -3,6 +3,8 @@
  * environment variables (flags win), validated once at start.
  */
 import { z } from 'zod';
+import { MODULES } from './app/modules.js';
+import { rawSection, sectionSchema } from './app/options.js';
 import { DEFAULT_TOOLSETS, TOOLSETS, type ToolsetName } from './tools/toolsets.js';
 
 export const AIRTABLE_TOKEN_ENV = ['AIRTABLE_TOKEN', 'AIRTABLE_API_KEY', 'AIRTABLE_PAT'] as const;
@@ -137,9 +139,14 @@ export const ConfigSchema = z.object({
     redisKeyPrefix: z.string().min(1).max(64).default('amk:'),
   }),
   logLevel: z.enum(LOG_LEVELS).default('info'),
+  /** Modules to run: names, 'all' or 'none'; unset: every module whose requirements are met in HTTP mode, none on stdio. */
+  modules: stringList.optional(),
 });
 
-export type Config = z.infer<typeof ConfigSchema>;
+export type Config = z.infer<typeof ConfigSchema> & {
+  /** Each module's config section, validated from its declared options (app/options.ts). */
+  sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+};
 type ConfigInput = z.input<typeof ConfigSchema>;
 
 export class ConfigError extends Error {
@@ -176,6 +183,9 @@ export interface ConfigFlags {
   token?: string;
   controlToken?: string;
   rateLimit?: boolean;
+  modules?: string;
+  /** Module options, keyed by their ids (see each module's options). */
+  [moduleOption: string]: unknown;
 }
 
 type Env = Record<string, string | undefined>;
@@ -251,6 +261,7 @@ function rawConfig(flags: ConfigFlags, env: Env): ConfigInput {
       redisKeyPrefix: env.REDIS_KEY_PREFIX,
     },
     logLevel: flags.logLevel ?? env.LOG_LEVEL,
+    modules: flags.modules ?? env.MODULES,
   } as ConfigInput;
 }
 
@@ -272,5 +283,20 @@ function describeIssues(error: z.ZodError): string {
 export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Config {
   const parsed = ConfigSchema.safeParse(withoutUndefined(rawConfig(flags, env)));
   if (!parsed.success) throw new ConfigError(`Invalid configuration: ${describeIssues(parsed.error)}`);
-  return parsed.data;
+  return { ...parsed.data, sections: loadSections(flags, env) };
+}
+
+/** Every module's section, from the same flags and env, validated by its declared schemas. */
+function loadSections(flags: ConfigFlags, env: Env): Config['sections'] {
+  const sections: Record<string, Record<string, unknown>> = {};
+  for (const module of MODULES) {
+    if (!module.options) continue;
+    const parsed = sectionSchema(module.options).safeParse(rawSection(module.options, flags, env));
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((issue) => ({ ...issue, path: [module.name, ...issue.path] }));
+      throw new ConfigError(`Invalid configuration: ${describeIssues({ issues } as z.ZodError)}`);
+    }
+    sections[module.name] = parsed.data as Record<string, unknown>;
+  }
+  return sections;
 }

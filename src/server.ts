@@ -5,14 +5,16 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
-import { AirtableClient, AirtableError } from './airtable/index.js';
+import { AirtableClient } from './airtable/index.js';
+import { ANONYMOUS, type Principal } from './app/principal.js';
+import type { ToolCallOptions, ToolCallOutcome } from './app/runtime.js';
 import { type Logger, silentLogger } from './logger.js';
-import { applyResponseBudget } from './tools/budget.js';
-import { SchemaCache, type ToolContext } from './tools/context.js';
-import { annotationsFor, type DefinedTool, isWriteTool, type ToolResult } from './tools/define.js';
-import { errorStructured, ToolFailure, ToolInputError } from './tools/errors.js';
+import { SchemaCache } from './tools/context.js';
+import { annotationsFor, type DefinedTool, isWriteTool } from './tools/define.js';
+import { errorStructured } from './tools/errors.js';
 import { CHARS_PER_TOKEN } from './tools/format.js';
 import { ALL_TOOLS } from './tools/index.js';
+import { type CoreToolRuntime, createToolRuntime, describeToolError } from './tools/runtime.js';
 import { DEFAULT_TOOLSETS, type ToolsetName } from './tools/toolsets.js';
 import { VERSION } from './version.js';
 
@@ -35,12 +37,18 @@ export interface CreateServerOptions {
   schemaCache?: SchemaCache;
   /** Called after every tool call (for metrics and usage records). */
   onToolCall?: (event: ToolCallEvent) => void;
+  /** The hosted server's shared runtime (core and module tools); when given, the options above are not used. */
+  runtime?: CoreToolRuntime;
+  /** Who this server's calls run as; default anonymous (everything allowed). */
+  principal?: Principal;
+  /** The MCP session id, for usage records. */
+  sessionId?: () => string | undefined;
 }
 
 export interface ToolCallEvent {
   tool: string;
   /** invalid_input: the model sent something to fix; error: Airtable or the server failed. */
-  outcome: 'ok' | 'error' | 'invalid_input';
+  outcome: 'ok' | 'error' | 'invalid_input' | 'denied';
   durationMs: number;
 }
 
@@ -64,30 +72,44 @@ function buildClient(options: CreateServerOptions): AirtableClient {
 }
 
 export function createServer(options: CreateServerOptions = {}): McpServer {
-  const client = buildClient(options);
-  const logger = options.logger ?? silentLogger();
-  const deps: ToolDeps = {
-    client,
-    logger,
-    schemas: options.schemaCache ?? new SchemaCache(client),
-    defaultBase: options.defaultBase,
-    maxResponseChars: (options.maxResponseTokens ?? 20_000) * CHARS_PER_TOKEN,
-    onToolCall: options.onToolCall ?? (() => {}),
-  };
+  const runtime = options.runtime ?? runtimeFor(options);
+  const principal = options.principal ?? ANONYMOUS;
   const server = new McpServer(
     { name: 'airtable-mcp-kit', title: 'Airtable', version: VERSION },
     { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
   );
-  for (const tool of selectTools(options)) registerTool(server, tool, deps);
+  for (const tool of runtime.list(principal)) registerTool(server, tool, runtime, principal, options);
   return server;
 }
 
-type ToolDeps = Pick<ToolContext, 'client' | 'logger' | 'schemas' | 'defaultBase' | 'maxResponseChars'> & {
-  onToolCall: (event: ToolCallEvent) => void;
-};
+/** An embedder's server: its own runtime over the selected tools, reporting calls to onToolCall. */
+function runtimeFor(options: CreateServerOptions): CoreToolRuntime {
+  const client = buildClient(options);
+  const onToolCall = options.onToolCall;
+  return createToolRuntime({
+    tools: selectTools(options),
+    deps: {
+      client,
+      logger: options.logger ?? silentLogger(),
+      schemas: options.schemaCache ?? new SchemaCache(client),
+      defaultBase: options.defaultBase,
+      maxResponseChars: (options.maxResponseTokens ?? 20_000) * CHARS_PER_TOKEN,
+    },
+    onCall: onToolCall
+      ? (call) => onToolCall({ tool: call.tool, outcome: call.outcome, durationMs: call.durationMs })
+      : undefined,
+  });
+}
+
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-function registerTool(server: McpServer, tool: DefinedTool, deps: ToolDeps): void {
+function registerTool(
+  server: McpServer,
+  tool: DefinedTool,
+  runtime: CoreToolRuntime,
+  principal: Principal,
+  options: CreateServerOptions,
+): void {
   server.registerTool(
     tool.name,
     {
@@ -98,28 +120,21 @@ function registerTool(server: McpServer, tool: DefinedTool, deps: ToolDeps): voi
       annotations: annotationsFor(tool),
     },
     (async (args: Record<string, unknown>, extra: Extra) => {
-      const ctx: ToolContext = { ...deps, signal: extra.signal, progress: progressReporter(extra) };
-      const started = performance.now();
-      const finish = (outcome: ToolCallEvent['outcome']) => {
-        const durationMs = performance.now() - started;
-        deps.logger.debug({ tool: tool.name, outcome, ms: Math.round(durationMs) }, 'tool call');
-        deps.onToolCall({ tool: tool.name, outcome, durationMs });
-      };
-      try {
-        const result = await tool.run(args as never, ctx);
-        finish('ok');
-        return toCallResult(applyResponseBudget(result, deps.maxResponseChars));
-      } catch (error) {
-        finish(error instanceof ToolInputError ? 'invalid_input' : 'error');
-        return toErrorResult(tool.name, error, deps.logger);
-      }
+      const outcome = await runtime.callValidated(tool.name, args, {
+        principal,
+        source: 'mcp',
+        signal: extra.signal,
+        sessionId: options.sessionId?.(),
+        progress: progressReporter(extra),
+      });
+      return toCallResult(outcome);
     }) as never,
   );
 }
 
-function progressReporter(extra: Extra): ToolContext['progress'] {
+function progressReporter(extra: Extra): ToolCallOptions['progress'] {
   const token = extra._meta?.progressToken;
-  if (token === undefined) return async () => {};
+  if (token === undefined) return undefined;
   return async (progress, total, message) => {
     await extra
       .sendNotification({
@@ -130,31 +145,20 @@ function progressReporter(extra: Extra): ToolContext['progress'] {
   };
 }
 
-function toCallResult(result: ToolResult<unknown>): CallToolResult {
+function toCallResult(outcome: ToolCallOutcome): CallToolResult {
   return {
-    content: [{ type: 'text', text: result.text }, ...(result.attachments ?? [])],
-    structuredContent: result.structured as Record<string, unknown>,
+    content: [{ type: 'text', text: outcome.text }, ...(outcome.attachments ?? [])],
+    ...(outcome.isError ? { isError: true } : {}),
+    ...(outcome.structured ? { structuredContent: outcome.structured } : {}),
   };
 }
 
 /** Every failure becomes an isError result a model can act on; never a stack trace. */
 export function toErrorResult(toolName: string, error: unknown, logger: Logger): CallToolResult {
   const structuredContent = errorStructured(error);
-  const text = describeError(toolName, error, logger);
   return {
-    content: [{ type: 'text', text }],
+    content: [{ type: 'text', text: describeToolError(toolName, error, logger) }],
     isError: true,
     ...(structuredContent ? { structuredContent } : {}),
   };
-}
-
-function describeError(toolName: string, error: unknown, logger: Logger): string {
-  if (error instanceof ToolInputError || error instanceof ToolFailure) return error.message;
-  if (error instanceof AirtableError) {
-    const status = error.status ? `Airtable ${error.status} ${error.type}` : error.type;
-    return `${error.message} (${status}). ${error.hint}`.trim();
-  }
-  logger.error({ tool: toolName, err: error }, 'tool failed unexpectedly');
-  const message = error instanceof Error ? error.message : String(error);
-  return `Internal error in ${toolName}: ${message}. This is a bug in airtable-mcp-kit, not in your input.`;
 }

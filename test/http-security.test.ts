@@ -18,7 +18,7 @@ import {
   keyId,
   loadApiKeys,
   runKeysGenerate,
-} from '../src/transports/http/keys.js';
+} from '../src/store/api-keys.js';
 import { jsonBody, requestRateLimit, securityHeaders } from '../src/transports/http/limits.js';
 
 interface Running {

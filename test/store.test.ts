@@ -29,7 +29,7 @@ import {
 } from '../src/store/index.js';
 import { buildMigrations } from '../src/store/migrations/index.js';
 import { type Database, MIGRATION_LOCK_TABLE, MIGRATION_TABLE, STORE_TABLES } from '../src/store/schema.js';
-import { hashApiKey, keyId } from '../src/transports/http/keys.js';
+import { hashApiKey, keyId } from '../src/store/api-keys.js';
 import { freePort } from './helpers/ports.js';
 import { requireService } from './helpers/services.js';
 import { type TcpProxy as BlackholeProxy, startTcpProxy } from './helpers/tcp-proxy.js';
@@ -840,11 +840,11 @@ describe('store cli', () => {
   it('migrate applies and reports; --status lists every migration', async () => {
     const pending = capture();
     expect(await runMigrate(store, pending.stream, { status: true })).toBe(0);
-    expect(pending.text()).toMatch(/^MIGRATION\s+APPLIED\n001_initial\s+pending\n$/);
+    expect(pending.text()).toMatch(/^MIGRATION\s+APPLIED\n001_initial\s+pending\n002_usage_details\s+pending\n$/);
 
     const first = capture();
     expect(await runMigrate(store, first.stream, {})).toBe(0);
-    expect(first.text()).toBe('Applied 001_initial\n:memory: is up to date.\n');
+    expect(first.text()).toBe('Applied 001_initial\nApplied 002_usage_details\n:memory: is up to date.\n');
 
     const again = capture();
     expect(await runMigrate(store, again.stream)).toBe(0);
@@ -853,6 +853,7 @@ describe('store cli', () => {
     const status = capture();
     await runMigrate(store, status.stream, { status: true });
     expect(status.text()).toMatch(/^001_initial\s+\d{4}-\d\d-\d\dT[\d:.]+Z$/m);
+    expect(status.text()).toMatch(/^002_usage_details\s+\d{4}-\d\d-\d\dT[\d:.]+Z$/m);
   });
 
   it('keys create prints the key once, list shows a table, revoke revokes', async () => {

@@ -5,7 +5,7 @@
  * scopes, base permissions, the response budget, error texts and usage
  * records are the same whichever way a call comes in.
  */
-import type { DefinedTool } from '../tools/define.js';
+import type { DefinedTool, ResultAttachment } from '../tools/define.js';
 import type { Principal } from './principal.js';
 
 export type CallSource = 'mcp' | 'api' | 'chat' | 'workflow';
@@ -23,8 +23,10 @@ export interface ToolCallOptions {
 export interface ToolCallOutcome {
   /** The text a model reads (compact; an error's text tells the model what to fix). */
   text: string;
-  /** Matches the tool's output schema; absent on errors. */
+  /** Matches the tool's output schema; on errors only what some tools add (a batch's per-record outcomes). */
   structured?: Record<string, unknown>;
+  /** Extra content blocks after the text (e.g. a CSV resource). */
+  attachments?: readonly ResultAttachment[];
   isError: boolean;
   /** invalid_input: the caller must fix its arguments; denied: the principal may not do this. */
   outcome: 'ok' | 'error' | 'invalid_input' | 'denied';

@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type Migration, sql } from 'kysely';
 import { describeError } from './errors.js';
 import { describePostgresUrl, openPostgresDb, redactPassword } from './postgres.js';
 import type { Database } from './schema.js';
@@ -30,6 +30,8 @@ export interface OpenStoreOptions {
    * Migrations get at least 10 minutes per query.
    */
   queryTimeoutMs?: number;
+  /** Modules' migrations for this dialect, named '<module>/NNN_name' (see app/modules.ts). */
+  moduleMigrations?: (dialect: 'sqlite' | 'postgres') => Record<string, Migration>;
   /** PostgreSQL connection errors outside a query (the pool recovers by itself); for logging. */
   onError?: (error: Error) => void;
 }
@@ -67,7 +69,9 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
 async function openSqliteStore(options: OpenStoreOptions): Promise<SqlStore> {
   const file = options.sqliteFile ?? join(options.dataDir ?? defaultDataDir(), SQLITE_FILE_NAME);
   try {
-    return new SqlStore(await openSqliteDb(file), 'sqlite', file);
+    return new SqlStore(await openSqliteDb(file), 'sqlite', file, {
+      moduleMigrations: options.moduleMigrations?.('sqlite'),
+    });
   } catch (error) {
     throw new StoreUnavailableError(`Cannot open SQLite database ${file}: ${describeError(error)}`, {
       cause: error,
@@ -87,7 +91,10 @@ async function openPostgresStore(url: string, options: OpenStoreOptions): Promis
     onError: options.onError,
   });
   await checkConnection(db, url, location);
-  return new SqlStore(db, 'postgres', location, { withMigrationTimeout });
+  return new SqlStore(db, 'postgres', location, {
+    withMigrationTimeout,
+    moduleMigrations: options.moduleMigrations?.('postgres'),
+  });
 }
 
 /** One query up front, so an unreachable server is one clear error at startup, not a 503 per request. */

@@ -35,6 +35,20 @@ export interface UsageRecordsTable {
   duration_ms: number;
   key_id: string | null;
   session_id: string | null;
+  /** From migration 002: who, what kind, and what it cost. */
+  kind: string;
+  name: string | null;
+  principal_kind: string | null;
+  principal_id: string | null;
+  user_id: string | null;
+  source: string | null;
+  airtable_requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  model: string | null;
+  /** Small JSON text (client events). */
+  detail: string | null;
 }
 
 export interface Database {

@@ -1,5 +1,5 @@
-import { type Kysely, Migrator, sql } from 'kysely';
-import { API_KEY_PATTERN, generateApiKey, hashApiKey, keyId } from '../transports/http/keys.js';
+import { type Kysely, type Migration, Migrator, sql } from 'kysely';
+import { API_KEY_PATTERN, generateApiKey, hashApiKey, keyId } from './api-keys.js';
 import { toStoreError } from './errors.js';
 import { buildMigrations } from './migrations/index.js';
 import {
@@ -36,6 +36,8 @@ export class AmbiguousKeyError extends Error {
 export interface SqlStoreOptions {
   /** Runs a migration with a longer per-query budget than requests get (PostgreSQL's query timeout). */
   withMigrationTimeout?: <T>(work: () => Promise<T>) => Promise<T>;
+  /** Modules' migrations, already named '<module>/NNN_name'; run by the same locked migrator as the core's. */
+  moduleMigrations?: Record<string, Migration>;
 }
 
 /**
@@ -54,12 +56,14 @@ export class SqlStore implements Store {
     readonly location: string,
     private readonly options: SqlStoreOptions = {},
   ) {
-    const migrations = buildMigrations(dialect);
+    const migrations = { ...buildMigrations(dialect), ...options.moduleMigrations };
     this.#migrator = new Migrator({
       db,
       provider: { getMigrations: async () => migrations },
       migrationTableName: MIGRATION_TABLE,
       migrationLockTableName: MIGRATION_LOCK_TABLE,
+      // A module enabled later, or a new core migration, may sort before ones already applied.
+      allowUnorderedMigrations: true,
     });
   }
 
@@ -355,5 +359,17 @@ function toUsageRow(record: UsageRecord) {
     duration_ms: Math.round(record.durationMs),
     key_id: record.keyId ?? null,
     session_id: record.sessionId ?? null,
+    kind: record.kind ?? 'tool',
+    name: record.tool,
+    principal_kind: record.principalKind ?? null,
+    principal_id: record.principalId ?? record.keyId ?? null,
+    user_id: record.userId ?? null,
+    source: record.source ?? null,
+    airtable_requests: record.airtableRequests ?? 0,
+    input_tokens: record.inputTokens ?? 0,
+    output_tokens: record.outputTokens ?? 0,
+    cost_usd: record.costUsd ?? 0,
+    model: record.model ?? null,
+    detail: record.detail === undefined ? null : JSON.stringify(record.detail),
   };
 }

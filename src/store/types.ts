@@ -28,11 +28,23 @@ export interface SessionRecord {
 
 export interface UsageRecord {
   at: string;
+  /** The tool's name (for other kinds: the model, '<workflow>/<step>' or the event name). */
   tool: string;
-  outcome: 'ok' | 'error' | 'invalid_input';
+  outcome: 'ok' | 'error' | 'invalid_input' | 'denied';
   durationMs: number;
   keyId: string | null;
   sessionId: string | null;
+  kind?: 'tool' | 'chat' | 'workflow_step' | 'event';
+  principalKind?: string | null;
+  principalId?: string | null;
+  userId?: string | null;
+  source?: string | null;
+  airtableRequests?: number;
+  inputTokens?: number;
+  outputTokens?: number;
+  costUsd?: number;
+  model?: string | null;
+  detail?: Record<string, unknown>;
 }
 
 export interface UsageSummaryRow {

@@ -3,9 +3,11 @@
  * long-lived dependencies; a tool never sees the transport.
  */
 import type { Logger } from 'pino';
+import { BASE_ID_PATTERN } from '../airtable/ids.js';
 import { type AirtableClient, AirtableError } from '../airtable/index.js';
 import type { BaseInfo, FieldSchema, TableSchema } from '../airtable/types.js';
-import { ToolInputError } from './errors.js';
+import { canUseBase, type Principal } from '../app/principal.js';
+import { ToolDeniedError, ToolInputError } from './errors.js';
 
 export interface ToolContext {
   client: AirtableClient;
@@ -18,21 +20,29 @@ export interface ToolContext {
   /** Reports progress when the client asked for it; otherwise a no-op. */
   progress(done: number, total?: number, message?: string): Promise<void>;
   logger: Logger;
+  /** Who is calling; absent for an embedder's own server (everything allowed). */
+  principal?: Principal;
 }
 
-const BASE_ID = /^app[A-Za-z0-9]{14}$/;
-
 /** The base to use for a call: the one given, else the configured default. */
-export function resolveBaseId(ctx: Pick<ToolContext, 'defaultBase'>, baseId: string | undefined): string {
+export function resolveBaseId(
+  ctx: Pick<ToolContext, 'defaultBase' | 'principal'>,
+  baseId: string | undefined,
+): string {
   const id = baseId?.trim() || ctx.defaultBase;
   if (!id) {
     throw new ToolInputError(
       'base_id is required (no default base is configured). Call list_bases to find it; it looks like appXXXXXXXXXXXXXX.',
     );
   }
-  if (!BASE_ID.test(id)) {
+  if (!BASE_ID_PATTERN.test(id)) {
     throw new ToolInputError(
       `"${id}" is not a base id. Base ids look like appXXXXXXXXXXXXXX (17 characters); call list_bases to find it.`,
+    );
+  }
+  if (ctx.principal && !canUseBase(ctx.principal, id)) {
+    throw new ToolDeniedError(
+      `You have no access to base ${id}. Call list_bases to see the bases you may use, or ask an admin for access.`,
     );
   }
   return id;

@@ -41,3 +41,12 @@ export class ToolFailure extends Error {
 export function errorStructured(error: unknown): Record<string, unknown> | undefined {
   return error instanceof ToolInputError || error instanceof ToolFailure ? error.structured : undefined;
 }
+
+/**
+ * The caller may not do this: a write without the tools:write scope, or a
+ * base outside the principal's bases. Reported as an `isError` result (the
+ * model can tell the user), counted as 'denied'.
+ */
+export class ToolDeniedError extends Error {
+  override name = 'ToolDeniedError';
+}

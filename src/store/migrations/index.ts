@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import type { StoreDialect } from '../types.js';
 import { initialSchema } from './001-initial.js';
+import { usageDetails } from './002-usage-details.js';
 
 /**
  * Every migration, keyed by name; Kysely applies them in name order, so names
@@ -11,5 +12,6 @@ import { initialSchema } from './001-initial.js';
 export function buildMigrations(dialect: StoreDialect): Record<string, Migration> {
   return {
     '001_initial': initialSchema(dialect),
+    '002_usage_details': usageDetails(),
   };
 }

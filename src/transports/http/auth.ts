@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { hashApiKey, keyId } from './keys.js';
+import { hashApiKey, keyId } from '../../store/api-keys.js';
 
 export interface ApiKeyAuthOptions {
   /** Keys from the environment or a keys file. */

@@ -19,7 +19,7 @@ import { createHttpApp } from './app.js';
 import type { ApiKeyAuthOptions } from './auth.js';
 import { isLoopbackAddress, loopbackHosts } from './guard.js';
 import { airtableCheck, HealthMonitor } from './health.js';
-import { loadApiKeys } from './keys.js';
+import { loadApiKeys } from '../../store/api-keys.js';
 import type { McpServerContext } from './mcp-routes.js';
 import { Metrics } from './metrics.js';
 import { type Session, SessionRegistry } from './sessions.js';

@@ -17,7 +17,7 @@ import type { ClientEvent } from '../../airtable/options.js';
 
 export interface ToolCallEvent {
   tool: string;
-  outcome: 'ok' | 'error' | 'invalid_input';
+  outcome: 'ok' | 'error' | 'invalid_input' | 'denied';
   durationMs: number;
 }
 
