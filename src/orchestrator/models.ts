@@ -29,15 +29,23 @@ export interface ModelPrice {
 }
 
 /**
- * Models on Google's deprecations page in December 2026 with no shutdown
- * announced (see the README's Orchestrator section for the sources).
+ * Current models and their thinking levels, as checked in December 2026
+ * (Google Cloud's "Developer's guide to Gemini 3.8 Flash" and the 3.5
+ * Flash-Lite model page; see docs/orchestrator.md for the sources).
+ * gemini-2.5-flash and gemini-2.5-pro were shut down on 2026-12-01.
  */
 export const KNOWN_MODELS: readonly ModelInfo[] = [
   {
     id: 'gemini-3.8-flash',
     family: '3.x',
     thinking: { kind: 'level', levels: ['LOW', 'MEDIUM', 'HIGH'], defaultLevel: 'MEDIUM' },
-    note: 'Released 2026-09-02; rejects MINIMAL.',
+    note: 'Released 2026-09-02; rejects MINIMAL (a 400).',
+  },
+  {
+    id: 'gemini-3.7-flash',
+    family: '3.x',
+    thinking: { kind: 'level', levels: ['LOW', 'MEDIUM', 'HIGH'], defaultLevel: 'MEDIUM' },
+    note: 'Superseded by 3.8 Flash, still served; rejects MINIMAL.',
   },
   {
     id: 'gemini-3.6-flash',
@@ -47,13 +55,13 @@ export const KNOWN_MODELS: readonly ModelInfo[] = [
   {
     id: 'gemini-3.5-flash',
     family: '3.x',
-    thinking: { kind: 'level', levels: ['MINIMAL', 'LOW', 'MEDIUM', 'HIGH'], defaultLevel: 'HIGH' },
+    thinking: { kind: 'level', levels: ['MINIMAL', 'LOW', 'MEDIUM', 'HIGH'], defaultLevel: 'MEDIUM' },
   },
   {
     id: 'gemini-3.5-flash-lite',
     family: '3.x',
     thinking: { kind: 'level', levels: ['MINIMAL', 'LOW', 'MEDIUM', 'HIGH'], defaultLevel: 'MINIMAL' },
-    note: 'Where requests for the retired gemini-2.5-flash are routed.',
+    note: 'Where requests for the retired gemini-2.5-flash are routed; ignores custom temperature.',
   },
   {
     id: 'gemini-3.1-flash-lite',
@@ -70,18 +78,45 @@ export const KNOWN_MODELS: readonly ModelInfo[] = [
     id: 'gemini-2.5-flash-lite',
     family: '2.5',
     thinking: { kind: 'budget', min: 512, max: 24_576, canDisable: true },
-    note: 'Not deprecated; budget 0 or 512-24576.',
+    note: 'Budget 0 or 512-24576.',
   },
 ];
 
-/** Built-in prices (USD per 1M tokens) where a source states them; others are unpriced until configured. */
+/**
+ * Built-in prices (USD per 1M tokens, standard paid tier, prompts up to 200K
+ * tokens) where a source states them; other models are unpriced until
+ * GEMINI_PRICING names them. Launch prices end: re-check the pricing page.
+ */
 export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
   'gemini-3.8-flash': {
     inputPerMTok: 0.75,
     outputPerMTok: 3.75,
-    source: 'ai.google.dev/gemini-api/docs/pricing as transcribed 2026-10-07 ("through December 31, 2026")',
+    source:
+      'ai.google.dev/gemini-api/docs/pricing as transcribed 2026-10-07 ("$0.75 through December 31, 2026")',
   },
-  'gemini-3.5-flash': { inputPerMTok: 1.5, outputPerMTok: 9, source: 'aggregator quotes, 2026-12' },
+  'gemini-3.7-flash': {
+    inputPerMTok: 0.75,
+    outputPerMTok: 3.75,
+    cachedInputPerMTok: 0.075,
+    source: 'launch price (standard $1.50 / $7.50), model catalogues 2026-09',
+  },
+  'gemini-3.5-flash': {
+    inputPerMTok: 1.5,
+    outputPerMTok: 9,
+    cachedInputPerMTok: 0.15,
+    source: 'ai.google.dev pricing as quoted 2026-06',
+  },
+  'gemini-3.5-flash-lite': {
+    inputPerMTok: 0.3,
+    outputPerMTok: 2.5,
+    cachedInputPerMTok: 0.03,
+    source: 'model catalogue 2026-07-21',
+  },
+  'gemini-3.1-flash-lite': {
+    inputPerMTok: 0.25,
+    outputPerMTok: 1.5,
+    source: 'ai.google.dev pricing as quoted 2026-05',
+  },
 };
 
 /** Info for any model id: known ones from the table, others guessed from the id (3.x → levels). */

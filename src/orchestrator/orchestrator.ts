@@ -14,7 +14,7 @@ import { GeminiClient, type GeminiSettings } from './gemini.js';
 import { KNOWN_MODELS, type ModelPrice, modelInfo } from './models.js';
 import type { BudgetPeriod, BudgetRow, BudgetScope, ChatRepository, SessionRow } from './repository.js';
 import { ChatTurn } from './turn.js';
-import type { BudgetState } from './types.js';
+import type { BudgetState, ChatResult, EmitEvent } from './types.js';
 
 export interface OrchestratorDeps {
   repo: ChatRepository;
@@ -87,11 +87,20 @@ export class Orchestrator {
   }
 
   send(input: SendInput): ChatTurn {
-    return new ChatTurn((emit) => this.#engine.send(input, emit));
+    return new ChatTurn((emit) => this.runSend(input, emit));
   }
 
   decide(input: DecideInput): ChatTurn {
-    return new ChatTurn((emit) => this.#engine.decide(input, emit));
+    return new ChatTurn((emit) => this.runDecide(input, emit));
+  }
+
+  /** The turn itself, for callers that bring their own event sink. */
+  runSend(input: SendInput, emit: EmitEvent): Promise<ChatResult> {
+    return this.#engine.send(input, emit);
+  }
+
+  runDecide(input: DecideInput, emit: EmitEvent): Promise<ChatResult> {
+    return this.#engine.decide(input, emit);
   }
 
   async listSessions(principal: Principal): Promise<SessionSummary[]> {

@@ -6,14 +6,17 @@
  * use is refused before Airtable is asked), and a usage sink that keeps
  * what it is given.
  */
+import { type Kysely, Migrator } from 'kysely';
 import { AirtableClient, createMemoryLimiter } from '../../src/airtable/index.js';
 import { canUseBase, canWrite, hasScope, type Principal } from '../../src/app/principal.js';
 import type { ToolCallOptions, ToolCallOutcome, ToolRuntime } from '../../src/app/runtime.js';
 import type { UsageEvent, UsageSink } from '../../src/app/usage.js';
 import { silentLogger } from '../../src/logger.js';
+import { orchestratorMigrations } from '../../src/orchestrator/migrations.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { SandboxHandle } from '../../src/sandbox/options.js';
 import { toErrorResult } from '../../src/server.js';
+import { openSqliteDb } from '../../src/store/sqlite.js';
 import { SchemaCache, type ToolContext } from '../../src/tools/context.js';
 import { type DefinedTool, isWriteTool } from '../../src/tools/define.js';
 import { ToolInputError } from '../../src/tools/errors.js';
@@ -122,4 +125,23 @@ class SandboxToolRuntime implements ToolRuntime {
       return finish(error instanceof ToolInputError ? 'invalid_input' : 'error', text);
     }
   }
+}
+
+/** A SQLite database (':memory:' or a file) with the orchestrator's tables. */
+export async function openChatDb(file = ':memory:'): Promise<Kysely<unknown>> {
+  const db = (await openSqliteDb(file)) as unknown as Kysely<unknown>;
+  await migrateChat(db, 'sqlite');
+  return db;
+}
+
+/** Applies the orchestrator's migrations (as the root would, under its own migration table here). */
+export async function migrateChat(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> {
+  const migrations = orchestratorMigrations(dialect);
+  const { error } = await new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: 'test_orchestrator_migration',
+    migrationLockTableName: 'test_orchestrator_migration_lock',
+  }).migrateToLatest();
+  if (error) throw error;
 }
