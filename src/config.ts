@@ -3,6 +3,7 @@
  * environment variables (flags win), validated once at start.
  */
 import { z } from 'zod';
+import type { ModuleDefinition } from './app/module.js';
 import { MODULES } from './app/modules.js';
 import { rawSection, sectionSchema } from './app/options.js';
 import { DEFAULT_TOOLSETS, TOOLSETS, type ToolsetName } from './tools/toolsets.js';
@@ -280,16 +281,24 @@ function describeIssues(error: z.ZodError): string {
 }
 
 /** Read and validate the configuration. Throws ConfigError with one readable line. */
-export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Config {
+export function loadConfig(
+  flags: ConfigFlags = {},
+  env: Env = process.env,
+  modules: readonly ModuleDefinition[] = MODULES,
+): Config {
   const parsed = ConfigSchema.safeParse(withoutUndefined(rawConfig(flags, env)));
   if (!parsed.success) throw new ConfigError(`Invalid configuration: ${describeIssues(parsed.error)}`);
-  return { ...parsed.data, sections: loadSections(flags, env) };
+  return { ...parsed.data, sections: loadSections(flags, env, modules) };
 }
 
 /** Every module's section, from the same flags and env, validated by its declared schemas. */
-function loadSections(flags: ConfigFlags, env: Env): Config['sections'] {
+function loadSections(
+  flags: ConfigFlags,
+  env: Env,
+  modules: readonly ModuleDefinition[],
+): Config['sections'] {
   const sections: Record<string, Record<string, unknown>> = {};
-  for (const module of MODULES) {
+  for (const module of modules) {
     if (!module.options) continue;
     const parsed = sectionSchema(module.options).safeParse(rawSection(module.options, flags, env));
     if (!parsed.success) {

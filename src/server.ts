@@ -61,7 +61,7 @@ const INSTRUCTIONS = [
 
 /** The tools these options enable, in the fixed order tools/list reports them. */
 export function selectTools(options: Pick<CreateServerOptions, 'readOnly' | 'toolsets'> = {}): DefinedTool[] {
-  const toolsets = new Set(options.toolsets ?? DEFAULT_TOOLSETS);
+  const toolsets = new Set<string>(options.toolsets ?? DEFAULT_TOOLSETS);
   return ALL_TOOLS.filter((tool) => toolsets.has(tool.toolset) && !(options.readOnly && isWriteTool(tool)));
 }
 

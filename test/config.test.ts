@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { limiterFor } from '../src/app/airtable.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { DEFAULT_TOOLSETS, TOOLSETS } from '../src/tools/toolsets.js';
-import { limiterFor } from '../src/transports/stdio.js';
 
 describe('loadConfig', () => {
   it('applies defaults', () => {

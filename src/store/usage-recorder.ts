@@ -4,8 +4,8 @@
  * database is unreachable they wait in a bounded buffer (the oldest are
  * dropped past it) and the outage is logged once, not per call.
  */
-import type { Logger } from '../../logger.js';
-import type { Store, UsageRecord } from '../../store/types.js';
+import type { Logger } from '../logger.js';
+import type { Store, UsageRecord } from './types.js';
 
 export interface UsageRecorderOptions {
   store: Store;

@@ -30,7 +30,8 @@ export interface ToolSpec<I extends z.ZodRawShape = z.ZodRawShape, O extends z.Z
   name: string;
   title: string;
   description: string;
-  toolset: ToolsetName;
+  /** A core toolset, or one a module declares in its `toolsets`. */
+  toolset: ToolsetName | (string & {});
   kind: ToolKind;
   /** For write/destructive tools: repeating the same call has no further effect. Reads are always idempotent. */
   idempotent?: boolean;

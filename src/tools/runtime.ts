@@ -7,9 +7,9 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { z } from 'zod';
+import { AirtableError } from '../airtable/index.js';
 import { canWrite, hasScope, type Principal } from '../app/principal.js';
 import type { ToolCallOptions, ToolCallOutcome, ToolRuntime } from '../app/runtime.js';
-import { AirtableError } from '../airtable/index.js';
 import type { Logger } from '../logger.js';
 import { applyResponseBudget } from './budget.js';
 import type { ToolContext } from './context.js';
@@ -74,10 +74,13 @@ export function visibleTools(tools: readonly DefinedTool[], principal: Principal
 /** The runtime plus what only the core's MCP servers use: a call whose arguments the SDK already validated. */
 export interface CoreToolRuntime extends ToolRuntime {
   callValidated(name: string, args: unknown, options: ToolCallOptions): Promise<ToolCallOutcome>;
+  /** Adds a module's tool (after the core's, in the order added); a name already taken is a startup error. */
+  add(tool: DefinedTool): void;
 }
 
 export function createToolRuntime(options: ToolRuntimeOptions): CoreToolRuntime {
-  const byName = new Map(options.tools.map((tool) => [tool.name, tool]));
+  const tools = [...options.tools];
+  const byName = new Map(tools.map((tool) => [tool.name, tool]));
   const requests = options.requests ?? new AirtableRequestCounter();
   const { logger } = options.deps;
 
@@ -134,7 +137,12 @@ export function createToolRuntime(options: ToolRuntimeOptions): CoreToolRuntime 
   }
 
   return {
-    list: (principal) => visibleTools(options.tools, principal),
+    list: (principal) => visibleTools(tools, principal),
+    add(tool) {
+      if (byName.has(tool.name)) throw new Error(`two tools are named ${tool.name}`);
+      tools.push(tool);
+      byName.set(tool.name, tool);
+    },
     get: (name) => byName.get(name),
     call: (name, args, call) => run(name, args, call, false),
     callValidated: (name, args, call) => run(name, args, call, true),
@@ -142,7 +150,8 @@ export function createToolRuntime(options: ToolRuntimeOptions): CoreToolRuntime 
 }
 
 function deniedReason(tool: DefinedTool, principal: Principal): string | undefined {
-  if (!hasScope(principal, 'tools:read')) return `This credential may not use tools (it lacks the tools:read scope).`;
+  if (!hasScope(principal, 'tools:read'))
+    return `This credential may not use tools (it lacks the tools:read scope).`;
   if (isWriteTool(tool) && !canWrite(principal)) {
     return `${tool.name} changes data, and this credential is read-only (it lacks the tools:write scope). Use a read tool, or ask for a key with tools:write.`;
   }
@@ -174,7 +183,11 @@ function errorOutcome(name: string, error: unknown, logger: Logger, count: numbe
     ...(structured ? { structured } : {}),
     isError: true,
     outcome:
-      error instanceof ToolDeniedError ? 'denied' : error instanceof ToolInputError ? 'invalid_input' : 'error',
+      error instanceof ToolDeniedError
+        ? 'denied'
+        : error instanceof ToolInputError
+          ? 'invalid_input'
+          : 'error',
     durationMs: 0,
     airtableRequests: count,
   };

@@ -3,15 +3,9 @@
  * launch. stdout carries only JSON-RPC; everything else goes to stderr.
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import {
-  AirtableClient,
-  type ClientEvent,
-  createMemoryLimiter,
-  type RateLimiter,
-} from '../airtable/index.js';
-import { type Config, ConfigError } from '../config.js';
-import { createLogger, type Logger } from '../logger.js';
-import type { SandboxHandle } from '../sandbox/options.js';
+import { buildApp } from '../app/root.js';
+import type { Config } from '../config.js';
+import { createLogger } from '../logger.js';
 import { createServer } from '../server.js';
 
 /** Anything a dependency prints with console.log must not corrupt the JSON-RPC stream. */
@@ -22,105 +16,18 @@ function redirectConsoleToStderr(): void {
   console.debug = toStderr;
 }
 
-export interface AirtableTarget {
-  baseUrl: string;
-  token: string;
-  defaultBase?: string;
-  sandbox?: SandboxHandle;
-}
-
-/** Airtable itself, or an in-process sandbox when --sandbox is given. */
-export async function resolveTarget(config: Config): Promise<AirtableTarget> {
-  const { airtable, sandbox } = config;
-  if (sandbox.enabled) {
-    const { startSandbox } = await import('../sandbox/index.js');
-    const handle = await startSandbox({
-      port: 0,
-      seed: sandbox.seed,
-      dataFile: sandbox.dataFile,
-      token: sandbox.token,
-      rateLimit: sandbox.rateLimit ? {} : false,
-    });
-    return {
-      baseUrl: handle.url,
-      token: handle.token,
-      defaultBase: airtable.defaultBase ?? handle.baseIds[0],
-      sandbox: handle,
-    };
-  }
-  if (!airtable.token) {
-    throw new ConfigError(
-      'no Airtable token: set AIRTABLE_TOKEN (or AIRTABLE_API_KEY / AIRTABLE_PAT) to a personal access token, or run with --sandbox to try the built-in sandbox.',
-    );
-  }
-  return { baseUrl: airtable.baseUrl, token: airtable.token, defaultBase: airtable.defaultBase };
-}
-
-/** Requests per second as a limiter rule; 0 means no throttle (a 429 still pauses the key). */
-function rule(perSecond: number) {
-  return perSecond > 0
-    ? { limit: perSecond, windowMs: 1050 }
-    : { limit: Number.MAX_SAFE_INTEGER, windowMs: 1000 };
-}
-
-/**
- * Airtable's limits (5/s per base, 50/s per token) unless configured. A sandbox started with its limits off
- * has nothing to protect, so the client does not throttle either.
- */
-export function limitRules(config: Config) {
-  const unthrottled = config.sandbox.enabled && !config.sandbox.rateLimit;
-  const baseRps = config.airtable.baseRps ?? (unthrottled ? 0 : 5);
-  const tokenRps = config.airtable.tokenRps ?? (unthrottled ? 0 : 50);
-  return { perBase: rule(baseRps), perToken: rule(tokenRps) };
-}
-
-export function limiterFor(config: Config): RateLimiter {
-  return createMemoryLimiter(limitRules(config));
-}
-
-/** Retries are logged; in HTTP mode they are also counted by the metrics. */
-export function clientFor(
-  config: Config,
-  target: AirtableTarget,
-  logger: Logger,
-  options: { limiter?: RateLimiter; onEvent?: (event: ClientEvent) => void } = {},
-): AirtableClient {
-  const { timeoutMs, maxRetries } = config.airtable;
-  return new AirtableClient({
-    limiter: options.limiter ?? limiterFor(config),
-    token: target.token,
-    baseUrl: target.baseUrl,
-    timeoutMs,
-    maxRetries,
-    // A request with its retries may take longer than one attempt; never cut it before a single attempt could finish.
-    deadlineMs: Math.max(120_000, timeoutMs * 2),
-    onEvent: (event) => {
-      if (event.type === 'rate_limited' || event.type === 'retry')
-        logger.warn(event, 'airtable request retried');
-      options.onEvent?.(event);
-    },
-  });
-}
-
 export async function runStdio(config: Config): Promise<void> {
   redirectConsoleToStderr();
   const logger = createLogger(config.logLevel);
-  const target = await resolveTarget(config);
-  const server = createServer({
-    client: clientFor(config, target, logger),
-    defaultBase: target.defaultBase,
-    readOnly: config.tools.readOnly,
-    toolsets: config.tools.toolsets,
-    maxResponseTokens: config.tools.maxResponseTokens,
-    logger,
-  });
+  const app = await buildApp(config, 'stdio', { logger });
+  const server = createServer({ runtime: app.tools });
   let closing = false;
   const shutdown = async (reason: string) => {
     if (closing) return;
     closing = true;
     logger.debug({ reason }, 'shutting down');
     await server.close().catch(() => {});
-    await target.sandbox?.stop().catch(() => {});
+    await app.close().catch(() => {});
     process.exit(0);
   };
   // The SDK's stdio transport ignores end-of-input, so without this an
@@ -131,7 +38,11 @@ export async function runStdio(config: Config): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   await server.connect(new StdioServerTransport());
   logger.info(
-    { sandbox: target.sandbox ? target.sandbox.url : undefined, defaultBase: target.defaultBase },
+    {
+      sandbox: app.target.sandbox?.url,
+      defaultBase: app.target.defaultBase,
+      modules: [...app.modules.keys()],
+    },
     'airtable-mcp-kit ready on stdio',
   );
 }

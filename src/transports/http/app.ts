@@ -8,9 +8,12 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler, Router } from 'express';
+import { collectRoutes, createApiRouter, type PrincipalResolver } from '../../app/http-api.js';
+import type { ModuleInstance } from '../../app/module.js';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
-import { type ApiKeyAuthOptions, apiKeyAuth } from './auth.js';
+import { VERSION } from '../../version.js';
+import { mcpAuth } from './auth.js';
 import { cors, hostAndOriginGuard } from './guard.js';
 import type { HealthMonitor } from './health.js';
 import { jsonBody, requestRateLimit, securityHeaders } from './limits.js';
@@ -23,8 +26,12 @@ export interface HttpAppOptions {
   http: Config['http'];
   /** Hosts the Host header may name (already resolved from config and the bind address). */
   allowedHosts: readonly string[];
-  /** API key checking; undefined serves without authentication. */
-  auth?: ApiKeyAuthOptions;
+  /** Server API keys exist: requests need a credential (else a loopback or --no-auth server serves everyone). */
+  authRequired: boolean;
+  /** The auth chain: server keys, then the modules' strategies. */
+  resolve: PrincipalResolver;
+  /** Running modules: their /api routes and mounts. */
+  modules: ReadonlyMap<string, ModuleInstance>;
   createMcpServer: (context: McpServerContext) => McpServer;
   eventStores?: { forSession(sessionId: string): EventStore };
   registry: SessionRegistry;
@@ -86,20 +93,38 @@ export function createHttpApp(options: HttpAppOptions): Express {
   if (options.metrics && http.metrics)
     router.get('/metrics', options.metrics.handler({ token: http.metricsToken }));
 
-  if (options.auth) {
-    // Guessing keys costs a lookup each: limit failed requests per address before authentication.
-    if (http.rateLimitRpm) {
-      router.use(
-        requestRateLimit({
-          rpm: FAILED_REQUESTS_PER_MINUTE,
-          failuresOnly: true,
-          label: 'Too many failed requests',
-        }),
-      );
-    }
-    router.use(apiKeyAuth(options.auth));
-  }
-  router.use(requestRateLimit({ rpm: http.rateLimitRpm }));
+  // Guessing keys costs a lookup each: limit failed requests per address before authentication.
+  const failedRequestLimit =
+    options.authRequired && http.rateLimitRpm
+      ? [
+          requestRateLimit({
+            rpm: FAILED_REQUESTS_PER_MINUTE,
+            failuresOnly: true,
+            label: 'Too many failed requests',
+          }),
+        ]
+      : [];
+  const perKeyLimit = requestRateLimit({ rpm: http.rateLimitRpm });
+
+  // Modules' routes: /api with per-route authentication, then plain mounts (the web console's files).
+  const { routes, mounts } = collectRoutes(options.modules);
+  router.use(
+    '/api',
+    ...failedRequestLimit,
+    createApiRouter({
+      routes,
+      resolve: options.resolve,
+      maxBodyBytes: http.maxBodyBytes,
+      logger,
+      info: { title: 'airtable-mcp-kit', version: VERSION, serverUrl: `${http.basePath}/api` },
+      afterAuth: [perKeyLimit],
+    }),
+  );
+  for (const mount of mounts) router.use(mount.path, mount.handler);
+
+  if (failedRequestLimit.length) router.use(...failedRequestLimit);
+  router.use(mcpAuth(options.resolve));
+  router.use(perKeyLimit);
   router.use(countInflight(options.inflight));
   router.use(...jsonBody(http.maxBodyBytes));
   router.use(

@@ -3,23 +3,23 @@
  * `startHttpServer` is the library/test entry; `runHttp` adds signals and
  * graceful shutdown for the CLI.
  */
-import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AirtableClient } from '../../airtable/index.js';
+import type { ModuleDefinition } from '../../app/module.js';
+import { MODULES, moduleMigrations } from '../../app/modules.js';
+import type { AppConfig } from '../../app/options.js';
+import { type App, buildApp } from '../../app/root.js';
 import { type Config, ConfigError } from '../../config.js';
 import { createLogger, type Logger } from '../../logger.js';
-import { createServer, type ToolCallEvent } from '../../server.js';
+import { createServer } from '../../server.js';
+import { loadApiKeys } from '../../store/api-keys.js';
 import type { Store } from '../../store/types.js';
-import { SchemaCache } from '../../tools/context.js';
 import { VERSION } from '../../version.js';
-import { type AirtableTarget, clientFor, resolveTarget } from '../stdio.js';
 import { createHttpApp } from './app.js';
-import type { ApiKeyAuthOptions } from './auth.js';
+import { type ApiKeyAuthOptions, principalResolver, serverKeyStrategy } from './auth.js';
 import { isLoopbackAddress, loopbackHosts } from './guard.js';
 import { airtableCheck, HealthMonitor } from './health.js';
-import { loadApiKeys } from '../../store/api-keys.js';
 import type { McpServerContext } from './mcp-routes.js';
 import { Metrics } from './metrics.js';
 import { type Session, SessionRegistry } from './sessions.js';
@@ -33,6 +33,8 @@ export interface HttpServerHandle {
   metrics: Metrics;
   health: HealthMonitor;
   store: Store;
+  /** The running parts (tool runtime, modules, usage) the root built. */
+  app: App;
   /** Stop accepting, let in-flight requests finish within graceMs, close every session. */
   close(graceMs?: number): Promise<void>;
 }
@@ -75,7 +77,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
  * keys created in the store (`keys create`). With neither, only a loopback
  * listener may serve, or one started with an explicit --no-auth.
  */
-async function authFor(http: Config['http'], store: Store): Promise<ApiKeyAuthOptions | undefined> {
+async function serverKeys(http: Config['http'], store: Store): Promise<ApiKeyAuthOptions | undefined> {
   let keys: string[];
   try {
     keys = loadApiKeys({ apiKey: http.apiKey, apiKeys: http.apiKeys, keysFile: http.keysFile });
@@ -95,35 +97,6 @@ async function authFor(http: Config['http'], store: Store): Promise<ApiKeyAuthOp
     );
   }
   return undefined;
-}
-
-/** Schema changes made through one replica make every replica forget its cached copy. */
-function sharedSchemaCache(client: AirtableClient, state: ServerState): SchemaCache {
-  const self = randomUUID();
-  const cache: SchemaCache = new SchemaCache(client, {
-    shared: state.cache,
-    onInvalidate: (baseId) =>
-      void state.pubsub.publish('schema-invalidated', { baseId, from: self }).catch(() => {}),
-  });
-  void state.pubsub.subscribe('schema-invalidated', (message) => {
-    const { baseId, from } = message as { baseId?: string; from?: string };
-    if (baseId && from !== self) cache.forget(baseId);
-  });
-  return cache;
-}
-
-function usageRecorder(state: ServerState, metrics: Metrics, context: McpServerContext) {
-  return (event: ToolCallEvent) => {
-    metrics.observeToolCall(event);
-    state.usage.record({
-      at: new Date().toISOString(),
-      tool: event.tool,
-      outcome: event.outcome,
-      durationMs: Math.round(event.durationMs),
-      keyId: context.keyId ?? null,
-      sessionId: context.sessionId() ?? null,
-    });
-  };
 }
 
 /**
@@ -157,14 +130,25 @@ function persistSessions(state: ServerState, logger: Logger) {
   };
 }
 
+export interface StartHttpOptions {
+  logger?: Logger;
+  /** The modules that may run (default: every module the package ships); MODULES/--modules picks among them. */
+  modules?: readonly ModuleDefinition[];
+}
+
 export async function startHttpServer(
-  config: Config,
-  logger: Logger = createLogger(config.logLevel),
+  config: AppConfig,
+  options: Logger | StartHttpOptions = {},
 ): Promise<HttpServerHandle> {
+  // An older signature took the logger as the second argument.
+  const { logger = createLogger(config.logLevel), modules = MODULES } =
+    'info' in options && typeof options.info === 'function'
+      ? { logger: options as Logger }
+      : (options as StartHttpOptions);
   const metrics = new Metrics();
-  const state = await openServerState(config, logger, metrics);
+  const state = await openServerState(config, logger, metrics, moduleMigrations(modules));
   try {
-    return await serve(config, logger, metrics, state);
+    return await serve(config, logger, metrics, state, modules);
   } catch (error) {
     await state.close();
     throw error;
@@ -172,20 +156,28 @@ export async function startHttpServer(
 }
 
 async function serve(
-  config: Config,
+  config: AppConfig,
   logger: Logger,
   metrics: Metrics,
   state: ServerState,
+  modules: readonly ModuleDefinition[],
 ): Promise<HttpServerHandle> {
   const { http } = config;
-  const auth = await authFor(http, state.store);
+  const keys = await serverKeys(http, state.store);
   // Check the Host policy before binding, so a refusal leaves no port open (the real port matters only for port 0).
-  resolveAllowedHosts(http, http.port, auth !== undefined, logger);
-  const target = await resolveTarget(config);
+  resolveAllowedHosts(http, http.port, keys !== undefined, logger);
+  const app = await buildApp(config, 'http', {
+    logger,
+    modules,
+    state,
+    metrics: metrics.registry,
+    onToolCall: (call) => metrics.observeToolCall(call),
+    onAirtableEvent: (event) => metrics.observeAirtable(event),
+  });
   try {
-    return await listenAndServe(config, logger, metrics, state, auth, target);
+    return await listenAndServe(config, logger, metrics, state, keys, app);
   } catch (error) {
-    await target.sandbox?.stop().catch(() => {});
+    await app.close();
     throw error;
   }
 }
@@ -195,16 +187,10 @@ async function listenAndServe(
   logger: Logger,
   metrics: Metrics,
   state: ServerState,
-  auth: ApiKeyAuthOptions | undefined,
-  target: AirtableTarget,
+  keys: ApiKeyAuthOptions | undefined,
+  app: App,
 ): Promise<HttpServerHandle> {
   const { http } = config;
-  // One client for every session: they share the token's rate limits and the schema cache.
-  const client = clientFor(config, target, logger, {
-    limiter: state.limiter,
-    onEvent: (event) => metrics.observeAirtable(event),
-  });
-  const schemaCache = sharedSchemaCache(client, state);
   const sessionRecords = persistSessions(state, logger);
   const registry = new SessionRegistry({
     maxSessions: http.maxSessions,
@@ -217,29 +203,25 @@ async function listenAndServe(
   const inflight = { count: 0 };
   const health = new HealthMonitor({
     version: VERSION,
-    components: [airtableCheck(client), ...state.components],
+    components: [airtableCheck(app.client), ...state.components, ...app.health],
   });
   metrics.trackSessions(() => registry.counts());
   // Report Redis going away or coming back now, not at the next scheduled check.
   state.redis?.onStatusChange(() => void health.checkNow());
 
+  const strategies = [...(keys ? [serverKeyStrategy(keys)] : []), ...app.authStrategies];
+  // Without server keys a loopback listener (or --no-auth) serves everyone; module strategies still identify users.
+  const resolve = principalResolver({ strategies, open: keys === undefined });
   const createMcpServer = (context: McpServerContext) =>
-    createServer({
-      client,
-      schemaCache,
-      defaultBase: target.defaultBase,
-      readOnly: config.tools.readOnly,
-      toolsets: config.tools.toolsets,
-      maxResponseTokens: config.tools.maxResponseTokens,
-      logger,
-      onToolCall: usageRecorder(state, metrics, context),
-    });
+    createServer({ runtime: app.tools, principal: context.principal, sessionId: context.sessionId });
 
   const server = await listen(http.host, http.port, (port) =>
     createHttpApp({
       http,
-      allowedHosts: resolveAllowedHosts(http, port, auth !== undefined, logger),
-      auth,
+      allowedHosts: resolveAllowedHosts(http, port, keys !== undefined, logger),
+      authRequired: keys !== undefined,
+      resolve,
+      modules: app.modules,
       createMcpServer,
       eventStores: http.stateless || !http.streamResumeSeconds ? undefined : state.eventStores,
       registry,
@@ -255,7 +237,13 @@ async function listenAndServe(
   const host = http.host.includes(':') ? `[${http.host}]` : http.host;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}${http.basePath}`;
   logger.info(
-    { url, stateless: http.stateless, auth: auth !== undefined, sandbox: target.sandbox?.url },
+    {
+      url,
+      stateless: http.stateless,
+      auth: keys !== undefined,
+      sandbox: app.target.sandbox?.url,
+      modules: [...app.modules.keys()],
+    },
     'listening',
   );
 
@@ -263,11 +251,11 @@ async function listenAndServe(
   const close = (graceMs = http.shutdownGraceMs) => {
     closed ??= shutdown({ server, registry, inflight, health, logger, graceMs })
       .then(() => sessionRecords.drain())
-      .then(() => state.close())
-      .finally(() => target.sandbox?.stop());
+      .then(() => app.close())
+      .then(() => state.close());
     return closed;
   };
-  return { url, port, registry, metrics, health, store: state.store, close };
+  return { url, port, registry, metrics, health, store: state.store, app, close };
 }
 
 /** Bind first (the app needs the real port for its Host allow-list), then attach the app. */
@@ -319,9 +307,9 @@ async function shutdown({
   await stopped;
 }
 
-export async function runHttp(config: Config): Promise<void> {
+export async function runHttp(config: AppConfig): Promise<void> {
   const logger = createLogger(config.logLevel);
-  const handle = await startHttpServer(config, logger);
+  const handle = await startHttpServer(config, { logger });
   process.stderr.write(
     `airtable-mcp-kit ${VERSION}: MCP over HTTP at ${handle.url}/mcp (legacy SSE at ${handle.url}/sse)\n`,
   );

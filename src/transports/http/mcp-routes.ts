@@ -12,13 +12,20 @@ import {
 } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { type Request, type Response, Router } from 'express';
+import { ANONYMOUS, type Principal } from '../../app/principal.js';
 import type { Logger } from '../../logger.js';
 import type { Session, SessionKind, SessionRegistry } from './sessions.js';
 
 /** Who a server is built for: usage records carry the key and session. */
 export interface McpServerContext {
+  /** Who the session's tool calls run as (set by authentication). */
+  principal: Principal;
   keyId?: string;
   sessionId: () => string | undefined;
+}
+
+function principalOf(res: Response): Principal {
+  return (res.locals.principal as Principal | undefined) ?? ANONYMOUS;
 }
 
 export interface McpRoutesOptions {
@@ -147,7 +154,11 @@ async function openStreamableSession(options: McpRoutesOptions, req: Request, re
   const { registry } = options;
   const keyId = res.locals.keyId as string | undefined;
   const sessionId = randomUUID();
-  const server = options.createMcpServer({ keyId, sessionId: () => transport.sessionId });
+  const server = options.createMcpServer({
+    principal: principalOf(res),
+    keyId,
+    sessionId: () => transport.sessionId,
+  });
   const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
     sessionIdGenerator: () => sessionId,
     eventStore: options.eventStores?.forSession(sessionId),
@@ -183,7 +194,11 @@ async function handleStreamableSession(
 
 /** Stateless: a new server and transport for every request, closed when the response ends. */
 async function handleStateless(options: McpRoutesOptions, req: Request, res: Response): Promise<void> {
-  const server = options.createMcpServer({ keyId: res.locals.keyId, sessionId: () => undefined });
+  const server = options.createMcpServer({
+    principal: principalOf(res),
+    keyId: res.locals.keyId,
+    sessionId: () => undefined,
+  });
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
   res.once('close', () => {
     void transport.close().catch(() => {});
@@ -199,7 +214,11 @@ async function openSseSession(options: McpRoutesOptions, _req: Request, res: Res
   // nginx and similar proxies buffer event streams unless told not to.
   res.setHeader('X-Accel-Buffering', 'no');
   const transport = new SSEServerTransport(`${options.basePath}/messages`, res);
-  const server = options.createMcpServer({ keyId: res.locals.keyId, sessionId: () => transport.sessionId });
+  const server = options.createMcpServer({
+    principal: principalOf(res),
+    keyId: res.locals.keyId,
+    sessionId: () => transport.sessionId,
+  });
   const keepAlive = setInterval(() => {
     if (!res.writableEnded) res.write(': ping\n\n');
   }, options.sseKeepAliveMs ?? 15_000);

@@ -6,6 +6,7 @@
  */
 import { Gauge } from 'prom-client';
 import type { RateLimiter } from '../../airtable/index.js';
+import { limiterFor, limitRules } from '../../app/airtable.js';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import {
@@ -21,12 +22,11 @@ import {
   type SessionEventStores,
   SharedRedis,
 } from '../../redis/index.js';
-import { openStore } from '../../store/index.js';
+import { type OpenStoreOptions, openStore } from '../../store/index.js';
 import type { Store } from '../../store/types.js';
-import { limiterFor, limitRules } from '../stdio.js';
+import { UsageRecorder } from '../../store/usage-recorder.js';
 import type { ComponentCheck } from './health.js';
 import type { Metrics } from './metrics.js';
-import { UsageRecorder } from './usage.js';
 
 export interface ServerState {
   store: Store;
@@ -42,10 +42,12 @@ export interface ServerState {
   close(): Promise<void>;
 }
 
-function storeOptions(config: Config) {
+function storeOptions(config: Config, moduleMigrations?: OpenStoreOptions['moduleMigrations']) {
   const { dataDir, databaseUrl, poolSize } = config.store;
-  if (databaseUrl) return { databaseUrl, poolSize };
-  return dataDir === ':memory:' ? { sqliteFile: ':memory:' } : { dataDir };
+  if (databaseUrl) return { databaseUrl, poolSize, moduleMigrations };
+  return dataDir === ':memory:'
+    ? { sqliteFile: ':memory:', moduleMigrations }
+    : { dataDir, moduleMigrations };
 }
 
 async function sharedParts(config: Config, logger: Logger) {
@@ -93,8 +95,9 @@ export async function openServerState(
   config: Config,
   logger: Logger,
   metrics: Metrics,
+  moduleMigrations?: OpenStoreOptions['moduleMigrations'],
 ): Promise<ServerState> {
-  const store = await openStore(storeOptions(config));
+  const store = await openStore(storeOptions(config, moduleMigrations));
   const parts = await sharedParts(config, logger).catch(async (error) => {
     await store.close();
     throw error;
