@@ -113,6 +113,8 @@ export const ConfigSchema = z.object({
     trustProxy: z.string().default('false'),
     metrics: booleanish.default(true),
     metricsToken: z.string().min(1).optional(),
+    /** Serve /metrics without a credential even when API keys are required (default: keys or METRICS_TOKEN). */
+    metricsPublic: booleanish.default(false),
     shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
     /**
      * How long a session's stream events are kept so a client that lost its
@@ -184,6 +186,7 @@ export interface ConfigFlags {
   token?: string;
   controlToken?: string;
   rateLimit?: boolean;
+  metricsPublic?: boolean;
   modules?: string;
   /** Module options, keyed by their ids (see each module's options). */
   [moduleOption: string]: unknown;
@@ -251,6 +254,7 @@ function rawConfig(flags: ConfigFlags, env: Env): ConfigInput {
       trustProxy: flags.trustProxy ?? env.TRUST_PROXY,
       metrics: env.METRICS_ENABLED,
       metricsToken: env.METRICS_TOKEN,
+      metricsPublic: flags.metricsPublic ?? env.METRICS_PUBLIC,
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
       streamResumeSeconds: env.STREAM_RESUME_SECONDS,
     },

@@ -10,6 +10,7 @@ import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp
 import express, { type ErrorRequestHandler, type Express, type RequestHandler, Router } from 'express';
 import { collectRoutes, createApiRouter, type PrincipalResolver } from '../../app/http-api.js';
 import type { ModuleInstance } from '../../app/module.js';
+import { hasScope, type Principal, type Scope } from '../../app/principal.js';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import { VERSION } from '../../version.js';
@@ -75,6 +76,14 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
+function requireScope(scope: Scope): RequestHandler {
+  return (_req, res, next) => {
+    const principal = res.locals.principal as Principal | undefined;
+    if (principal && hasScope(principal, scope)) return next();
+    res.status(403).json({ error: { code: 'forbidden', message: `This needs the ${scope} scope` } });
+  };
+}
+
 export function createHttpApp(options: HttpAppOptions): Express {
   const { http, logger } = options;
   const app = express();
@@ -90,8 +99,13 @@ export function createHttpApp(options: HttpAppOptions): Express {
 
   const health = options.health.handler();
   router.get(['/health', '/health/', '/api/health'], health);
-  if (options.metrics && http.metrics)
-    router.get('/metrics', options.metrics.handler({ token: http.metricsToken }));
+  if (options.metrics && http.metrics) {
+    // Metrics name tools, keys and traffic: with API keys required they need a key (admin scope), or
+    // METRICS_TOKEN for a scraper, unless METRICS_PUBLIC opens them.
+    const guarded = options.authRequired && !http.metricsToken && !http.metricsPublic;
+    const serve = options.metrics.handler({ token: http.metricsToken });
+    router.get('/metrics', guarded ? [mcpAuth(options.resolve), requireScope('admin'), serve] : serve);
+  }
 
   // Guessing keys costs a lookup each: limit failed requests per address before authentication.
   const failedRequestLimit =
