@@ -422,3 +422,51 @@ describe('the /api description', () => {
     expect(res.status).toBe(201);
   });
 });
+
+describe('hosted MCP edge cases', () => {
+  let server: AppServer;
+  const initialize = {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+  };
+  const post = (body: unknown, headers: Record<string, string> = {}) =>
+    server.fetch('/mcp', {
+      method: 'POST',
+      headers: { accept: 'application/json, text/event-stream', ...headers },
+      json: body,
+    });
+  beforeAll(async () => {
+    server = await startAppServer({ env: { API_KEY: SERVER_KEY } });
+  });
+  afterAll(() => server?.close());
+
+  it('tells a client that batched initialize to send it alone', async () => {
+    const res = await post([initialize, { jsonrpc: '2.0', method: 'notifications/initialized' }], {
+      'x-api-key': SERVER_KEY,
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/initialize alone/);
+    const plain = await post([{ jsonrpc: '2.0', id: 2, method: 'tools/list' }], { 'x-api-key': SERVER_KEY });
+    expect(((await plain.json()) as { error: { message: string } }).error.message).toMatch(
+      /initialize first/,
+    );
+  });
+
+  it('protects /metrics when API keys are required', async () => {
+    expect((await server.fetch('/metrics')).status).toBe(401);
+    const ok = await server.fetch('/metrics', { token: SERVER_KEY });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toMatch(/airtable_mcp_/);
+  });
+
+  it('opens /metrics with METRICS_PUBLIC', async () => {
+    const open = await startAppServer({ env: { API_KEY: SERVER_KEY, METRICS_PUBLIC: 'true' } });
+    try {
+      expect((await open.fetch('/metrics')).status).toBe(200);
+    } finally {
+      await open.close();
+    }
+  });
+});

@@ -142,6 +142,11 @@ async function handleStreamablePost(options: McpRoutesOptions, req: Request, res
     await withinSession(options.registry, session, res, () => transport.handleRequest(req, res, req.body));
     return;
   }
+  if (Array.isArray(req.body) && req.body.some(isInitializeRequest)) {
+    // A batch holding initialize would otherwise hear "initialize first": it did, but not alone.
+    rpcError(res, 400, -32600, 'Bad Request: send initialize alone, not inside a JSON-RPC batch');
+    return;
+  }
   if (!isInitializeRequest(req.body)) {
     rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required (initialize first)');
     return;
