@@ -1,105 +1,146 @@
 /**
- * The orchestrator's /api routes over real HTTP: chat as JSON and as
- * server-sent events, approvals, sessions and history, tools and
- * execute-tool, models and budgets, and the problems (503 without a key,
- * 429 over budget, 400 field errors). The routes run on a stand-in for the
- * root's router (test/helpers/fake-gemini-api.ts) until the root is wired.
+ * The orchestrator's /api routes through the real root: the /api router
+ * (authentication, scopes, zod validation, problem+json), the real tool
+ * runtime over the built-in sandbox, SQLite in a temp dir. Chat as JSON
+ * and as server-sent events, approvals, sessions and history, tools and
+ * execute-tool, models and budgets, GDPR through the platform's registry,
+ * and the problems (401, 403, 503 without a key, 429 over budget, 400).
  */
-import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AuthFailure } from '../src/app/auth.js';
+import { defineModule } from '../src/app/module.js';
 import type { Principal } from '../src/app/principal.js';
-import { silentLogger } from '../src/logger.js';
-import { DEFAULT_PRICES } from '../src/orchestrator/models.js';
-import { Orchestrator } from '../src/orchestrator/orchestrator.js';
-import { ChatRepository } from '../src/orchestrator/repository.js';
-import { registerRoutes } from '../src/orchestrator/routes.js';
-import { exportUser } from '../src/orchestrator/service.js';
+import orchestratorModule from '../src/orchestrator/index.js';
+import { generateApiKey } from '../src/store/api-keys.js';
+import { type AppServer, startAppServer } from './helpers/app-server.js';
 import { callTools, type FakeGemini, say, startFakeGemini } from './helpers/fake-gemini.js';
-import { principalHeader, startTestApi, type TestApi } from './helpers/fake-gemini-api.js';
-import { DEMO_BASE, openChatDb, startTestRuntime, type TestRuntime } from './helpers/fake-gemini-runtime.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are loosely shaped JSON in these tests
 type Json = any;
 
 const KEY = 'http-test-key';
-const ADMIN: Principal = {
-  kind: 'server_key',
-  id: 'key_admin',
-  scopes: ['tools:read', 'tools:write', 'chat', 'admin'],
-  bases: '*',
+const SERVER_KEY = generateApiKey();
+const DEMO_BASE = 'appSandboxDemo001';
+
+/** Bearer tokens of a test-only auth strategy, one per principal. */
+const ADMIN = 'tok_admin';
+const ALICE = 'tok_alice';
+const BOB = 'tok_bob';
+const READER = 'tok_reader';
+const NO_CHAT = 'tok_nochat';
+const DEMO_ONLY = 'tok_demo';
+
+const PRINCIPALS: Record<string, Principal> = {
+  [ADMIN]: {
+    kind: 'user',
+    id: 'usr_admin',
+    userId: 'usr_admin',
+    role: 'admin',
+    scopes: ['tools:write', 'chat', 'admin'],
+    bases: '*',
+  },
+  [ALICE]: {
+    kind: 'user',
+    id: 'usr_alice',
+    userId: 'usr_alice',
+    role: 'member',
+    scopes: ['tools:write', 'chat'],
+    bases: '*',
+  },
+  [BOB]: {
+    kind: 'user',
+    id: 'usr_bob',
+    userId: 'usr_bob',
+    role: 'member',
+    scopes: ['tools:write', 'chat'],
+    bases: '*',
+  },
+  [READER]: {
+    kind: 'personal_key',
+    id: 'key_reader',
+    userId: 'usr_alice',
+    scopes: ['tools:read', 'chat'],
+    bases: '*',
+  },
+  [NO_CHAT]: {
+    kind: 'personal_key',
+    id: 'key_nochat',
+    userId: 'usr_alice',
+    scopes: ['tools:read'],
+    bases: '*',
+  },
+  [DEMO_ONLY]: {
+    kind: 'user',
+    id: 'usr_demo',
+    userId: 'usr_demo',
+    role: 'member',
+    scopes: ['tools:write', 'chat'],
+    bases: ['appSomeOtherBase1'],
+  },
 };
-const ALICE: Principal = {
-  kind: 'user',
-  id: 'usr_alice',
-  userId: 'usr_alice',
-  role: 'member',
-  scopes: ['tools:read', 'tools:write', 'chat'],
-  bases: '*',
-};
-const BOB: Principal = { ...ALICE, id: 'usr_bob', userId: 'usr_bob' };
+
+/** Stands in for the platform's sign-in: principals from fixed tokens. */
+const testAuth = defineModule({
+  name: 'test-auth',
+  summary: 'Fixed bearer tokens for the orchestrator’s HTTP tests',
+  create: () => ({
+    authStrategies: [
+      {
+        name: 'test_tokens',
+        async authenticate({ credential }) {
+          if (!credential?.startsWith('tok_')) return undefined;
+          const principal = PRINCIPALS[credential];
+          if (!principal) throw new AuthFailure('This token is not valid');
+          return principal;
+        },
+      },
+    ],
+  }),
+});
 
 let gemini: FakeGemini;
-let rt: TestRuntime;
-let db: Kysely<unknown>;
-let api: TestApi;
-let noKeyApi: TestApi;
+let server: AppServer;
+let noKey: AppServer;
 
-function build(apiKey: string | undefined) {
-  return new Orchestrator({
-    repo: new ChatRepository(db),
-    tools: rt.runtime,
-    usage: rt.usage,
-    logger: silentLogger(),
-    settings: {
-      model: 'gemini-3.8-flash',
-      maxSteps: 6,
-      writePolicy: 'ask',
-      turnTimeoutMs: 20_000,
-      contextTokens: 200_000,
-      maxOutputTokens: 2048,
-    },
-    gemini: { apiKey, baseUrl: gemini.url, apiVersion: 'v1beta', requestTimeoutMs: 5_000, maxRetries: 1 },
-    prices: DEFAULT_PRICES,
-    defaultBase: DEMO_BASE,
-  });
+function env(extra: Record<string, string> = {}) {
+  return {
+    GEMINI_BASE_URL: gemini.url,
+    GEMINI_MAX_RETRIES: '0',
+    CHAT_MAX_STEPS: '6',
+    AIRTABLE_BASE: DEMO_BASE,
+    SANDBOX_RATE_LIMIT: '0',
+    // A server key turns authentication on (loopback without one runs open).
+    API_KEY: SERVER_KEY,
+    ...extra,
+  };
 }
 
 beforeAll(async () => {
   gemini = await startFakeGemini({ apiKey: KEY });
-  rt = await startTestRuntime();
-  db = await openChatDb();
-  api = await startTestApi((routes) => registerRoutes(routes, build(KEY), rt.runtime));
-  noKeyApi = await startTestApi((routes) => registerRoutes(routes, build(undefined), rt.runtime));
+  server = await startAppServer({
+    modules: [orchestratorModule, testAuth],
+    env: env({ GEMINI_API_KEY: KEY }),
+  });
+  noKey = await startAppServer({ modules: [orchestratorModule, testAuth], env: env() });
 });
 
 afterAll(async () => {
-  await api?.close();
-  await noKeyApi?.close();
-  await db?.destroy();
-  await rt?.close();
+  await server?.close();
+  await noKey?.close();
   await gemini?.close();
 });
 
 beforeEach(() => {
   gemini.requests.length = 0;
-  rt.sandbox.reset();
+  server.handle.app.target.sandbox!.reset();
 });
 
-async function call(
-  method: string,
-  path: string,
-  principal: Principal | undefined,
-  body?: unknown,
-  headers = {},
-) {
-  const response = await fetch(`${api.url}/api${path}`, {
+async function call(method: string, path: string, token: string | undefined, body?: unknown, headers = {}) {
+  const response = await server.fetch(`/api${path}`, {
     method,
-    headers: {
-      ...(principal ? principalHeader(principal) : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    token,
+    headers,
+    ...(body !== undefined ? { json: body } : {}),
   });
   const type = response.headers.get('content-type') ?? '';
   const payload = type.includes('json') ? await response.json() : await response.text();
@@ -116,6 +157,47 @@ function parseSse(text: string): [string, Json][] {
       return [eventLine!.slice('event: '.length), JSON.parse(dataLine!.slice('data: '.length))];
     });
 }
+
+describe('the routes on the real /api router', () => {
+  it('are in the OpenAPI document, need a credential and the chat scope', async () => {
+    const doc = (await (await server.fetch('/api/openapi.json')).json()) as Json;
+    for (const path of [
+      '/chat',
+      '/sessions/{id}/history',
+      '/sessions/{id}/approvals',
+      '/execute-tool',
+      '/models',
+      '/budgets/{scope}/{id}',
+    ]) {
+      // Server-relative under the document's /api server.
+      expect(Object.keys(doc.paths)).toContain(path);
+    }
+    const anonymous = await call('POST', '/chat', undefined, { message: 'hi' });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.type).toContain('application/problem+json');
+    const bad = await call('POST', '/chat', 'tok_nobody', { message: 'hi' });
+    expect(bad.status).toBe(401);
+    const noChat = await call('POST', '/chat', NO_CHAT, { message: 'hi' });
+    expect(noChat.status).toBe(403);
+    expect(noChat.body.detail).toContain('chat');
+    const invalid = await call('POST', '/chat', ALICE, {
+      message: 'hi',
+      base_id: 'nope',
+      thinking_budget: 'lots',
+    });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.errors.map((e: Json) => e.field).sort()).toEqual(['base_id', 'thinking_budget']);
+    expect(gemini.requests).toHaveLength(0);
+  });
+
+  it('a base the user may not use is refused before Gemini is called', async () => {
+    const refused = await call('POST', '/chat', DEMO_ONLY, { message: 'hi', base_id: DEMO_BASE });
+    expect(refused.status).toBe(403);
+    expect(refused.type).toContain('application/problem+json');
+    expect(refused.body.detail).toContain(DEMO_BASE);
+    expect(gemini.requests).toHaveLength(0);
+  });
+});
 
 describe('POST /api/chat', () => {
   it('answers JSON with the documented shape', async () => {
@@ -144,10 +226,11 @@ describe('POST /api/chat', () => {
 
   it('streams server-sent events with the same final body (stream: true or Accept)', async () => {
     gemini.enqueue(callTools({ name: 'list_bases', args: {} }), say('You have three bases.'));
-    const response = await fetch(`${api.url}/api/chat`, {
+    const response = await server.fetch('/api/chat', {
       method: 'POST',
-      headers: { ...principalHeader(ALICE), 'content-type': 'application/json', accept: 'text/event-stream' },
-      body: JSON.stringify({ message: 'bases?' }),
+      token: ALICE,
+      headers: { accept: 'text/event-stream' },
+      json: { message: 'bases?' },
     });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/event-stream');
@@ -190,10 +273,11 @@ describe('POST /api/chat', () => {
   });
 
   it('answers 503 with how to set the key when there is none', async () => {
-    const response = await fetch(`${noKeyApi.url}/api/chat`, {
+    const response = await noKey.fetch('/api/chat', {
       method: 'POST',
-      headers: { ...principalHeader(ALICE), 'content-type': 'application/json', accept: 'text/event-stream' },
-      body: JSON.stringify({ message: 'hi' }),
+      token: ALICE,
+      headers: { accept: 'text/event-stream' },
+      json: { message: 'hi' },
     });
     expect(response.status).toBe(503);
     const problem = (await response.json()) as { detail: string };
@@ -229,10 +313,10 @@ describe('approvals over HTTP', () => {
     });
     expect(unknown.status).toBe(404);
 
-    const response = await fetch(`${api.url}/api/sessions/${sessionId}/approvals`, {
+    const response = await server.fetch(`/api/sessions/${sessionId}/approvals`, {
       method: 'POST',
-      headers: { ...principalHeader(ALICE), 'content-type': 'application/json' },
-      body: JSON.stringify({ call_id: 'w1', approve: true, stream: true }),
+      token: ALICE,
+      json: { call_id: 'w1', approve: true, stream: true },
     });
     const events = parseSse(await response.text());
     expect(events.map(([t]) => t)).toContain('tool_result');
@@ -272,7 +356,7 @@ describe('sessions', () => {
 
 describe('tools, models and budgets', () => {
   it('lists tools and executes one with the caller’s permissions', async () => {
-    const reader: Principal = { ...ALICE, scopes: ['tools:read', 'chat'] };
+    const reader = READER;
     const tools = await call('GET', '/tools', reader);
     const names = tools.body.tools.map((t: Json) => t.name);
     expect(names).toContain('get_records');
@@ -329,14 +413,13 @@ describe('tools, models and budgets', () => {
   it('exports and erases a user’s chats (GDPR)', async () => {
     gemini.enqueue(say('kept'));
     await call('POST', '/chat', ALICE, { message: 'remember me' });
-    const repo = new ChatRepository(db);
-    const exported = (await exportUser(repo, 'usr_alice')) as {
-      sessions: { turns: { message: string }[] }[];
-    };
-    expect(exported.sessions.flatMap((s) => s.turns.map((t) => t.message))).toContain('remember me');
-    await repo.eraseUser('usr_alice');
-    await repo.eraseUser('usr_alice');
-    expect(((await exportUser(repo, 'usr_alice')) as { sessions: unknown[] }).sessions).toEqual([]);
+    const { gdpr } = server.handle.app;
+    const exported = (await gdpr.exportUser('usr_alice')) as Json;
+    const chats = exported.orchestrator as { sessions: { turns: { message: string }[] }[] };
+    expect(chats.sessions.flatMap((s) => s.turns.map((t) => t.message))).toContain('remember me');
+    await gdpr.eraseUser('usr_alice');
+    await gdpr.eraseUser('usr_alice');
+    expect(((await gdpr.exportUser('usr_alice')) as Json).orchestrator.sessions).toEqual([]);
     expect((await call('GET', '/sessions', ALICE)).body.sessions).toEqual([]);
   });
 });
