@@ -7,15 +7,9 @@
  * turned exactly that into `GET /v0/appX/meta`).
  */
 import { invalidArgument } from './errors.js';
+import { ID_PATTERNS } from './ids.js';
 import { loneSurrogateAt } from './text.js';
 import type { ListRecordsParams } from './types.js';
-
-const ID_PATTERNS = {
-  base: /^app[A-Za-z0-9]{14}$/,
-  record: /^rec[A-Za-z0-9]{14}$/,
-  comment: /^com[A-Za-z0-9]{14}$/,
-  field: /^fld[A-Za-z0-9]{14}$/,
-} as const;
 
 export type IdKind = keyof typeof ID_PATTERNS;
 

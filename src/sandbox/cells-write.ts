@@ -2,6 +2,7 @@
  * Validation and conversion of written cell values, per field type (reference §2.9, §5.2). Returns the
  * value to store, or undefined for an empty cell (empty cells are never stored, so they read back absent).
  */
+import { TEXT_FIELD_TYPES } from '../airtable/field-types.js';
 import { apiError, invalidChoice, invalidValue } from './errors.js';
 import { newId } from './ids.js';
 import type { FieldDef, SelectChoice } from './model.js';
@@ -15,7 +16,6 @@ export interface CellWriteContext {
   addedChoices: Map<string, SelectChoice[]>;
 }
 
-const TEXT_TYPES = new Set(['singleLineText', 'multilineText', 'richText', 'email', 'url', 'phoneNumber']);
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const ISO_PREFIX = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
@@ -47,7 +47,7 @@ export function convertCell(
   current?: unknown,
 ): unknown {
   if (value === null || value === undefined) return undefined;
-  if (TEXT_TYPES.has(field.type)) return toText(field, value, ctx);
+  if (TEXT_FIELD_TYPES.has(field.type)) return toText(field, value, ctx);
   const convert = CONVERTERS[field.type];
   // Types the sandbox does not model are stored as given, like an opaque cell.
   return convert ? convert(field, value, ctx, current) : value;

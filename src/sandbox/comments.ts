@@ -1,4 +1,5 @@
 /** Record comments (reference §6): newest first, `offset: null` on the last page. */
+import { ID_BODY } from '../airtable/ids.js';
 import { type ApiRequest, type App, baseFor, type Handler, objectBody } from './context.js';
 import { commentNotFound, invalidOffset, invalidRequest, recordNotFound } from './errors.js';
 import { newId } from './ids.js';
@@ -10,7 +11,7 @@ import { SANDBOX_USER } from './users.js';
 
 const MAX_PAGE = 100;
 const MAX_TEXT = 100_000;
-const MENTION = /@\[(usr[0-9A-Za-z]{14})\]/g;
+const MENTION = new RegExp(`@\\[(usr${ID_BODY})\\]`, 'g');
 
 function recordScope(
   app: App,

@@ -6,42 +6,15 @@ import { apiError, invalidRequest } from './errors.js';
 import { compileFormula } from './formula/index.js';
 import { isFormulaError } from './formulas.js';
 import { newId } from './ids.js';
-import type { BaseDef, FieldDef, FieldType, SelectChoice, TableDef } from './model.js';
+import {
+  type BaseDef,
+  type FieldDef,
+  type FieldType,
+  SANDBOX_FIELD_TYPES,
+  type SelectChoice,
+  type TableDef,
+} from './model.js';
 import { tableById } from './schema.js';
-
-export const FIELD_TYPES = new Set<FieldType>([
-  'singleLineText',
-  'email',
-  'url',
-  'multilineText',
-  'richText',
-  'phoneNumber',
-  'number',
-  'percent',
-  'currency',
-  'duration',
-  'rating',
-  'checkbox',
-  'singleSelect',
-  'multipleSelects',
-  'singleCollaborator',
-  'multipleCollaborators',
-  'multipleRecordLinks',
-  'date',
-  'dateTime',
-  'multipleAttachments',
-  'barcode',
-  'formula',
-  'rollup',
-  'count',
-  'multipleLookupValues',
-  'autoNumber',
-  'createdTime',
-  'lastModifiedTime',
-  'createdBy',
-  'lastModifiedBy',
-  'button',
-]);
 
 /** Types a table's first (primary) field may have. */
 export const PRIMARY_TYPES = new Set<FieldType>([
@@ -161,7 +134,7 @@ export function buildField(input: unknown, ctx: FieldContext): FieldDef {
     raw.name,
     ctx.siblings.map((f) => f.name),
   );
-  if (typeof raw.type !== 'string' || !FIELD_TYPES.has(raw.type as FieldType)) {
+  if (typeof raw.type !== 'string' || !SANDBOX_FIELD_TYPES.has(raw.type as FieldType)) {
     throw invalidRequest(`Invalid request: unsupported field type ${JSON.stringify(raw.type)}`);
   }
   const type = raw.type as FieldType;

@@ -1,5 +1,6 @@
 /** Airtable-shaped ids: a 3-letter prefix plus 14 characters from [0-9A-Za-z], drawn from a CSPRNG. */
 import { randomBytes } from 'node:crypto';
+import { idPatternFor } from '../airtable/ids.js';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 /** 62 * 4 = 248: bytes at or above it are rejected so every character is equally likely. */
@@ -28,7 +29,7 @@ const SHAPES = new Map<string, RegExp>();
 export function isId(prefix: IdPrefix, value: string): boolean {
   let re = SHAPES.get(prefix);
   if (!re) {
-    re = new RegExp(`^${prefix}[0-9A-Za-z]{14}$`);
+    re = idPatternFor(prefix);
     SHAPES.set(prefix, re);
   }
   return re.test(value);

@@ -3,6 +3,7 @@
  * snapshot of the query that created it; a page continues after the offset's record in that snapshot, so
  * records deleted mid-iteration are simply skipped. Iterators expire after `ttlMs` of inactivity.
  */
+import { ID_BODY } from '../airtable/ids.js';
 import { invalidOffset, iteratorExpired } from './errors.js';
 import { newId } from './ids.js';
 
@@ -12,7 +13,7 @@ interface IteratorState {
   expiresAt: number;
 }
 
-const OFFSET = /^(itr[0-9A-Za-z]{14})\/(rec[0-9A-Za-z]{14})$/;
+const OFFSET = new RegExp(`^(itr${ID_BODY})/(rec${ID_BODY})$`);
 /** Past this many live or expired iterators the oldest are forgotten (their offsets then read as invalid). */
 const MAX_ITERATORS = 1000;
 

@@ -1,4 +1,5 @@
 /** Metadata API handlers (reference §5): whoami, bases, schema, create/update table and field. */
+import { ID_BODY } from '../airtable/ids.js';
 import { type ApiRequest, type App, baseFor, type Handler, objectBody } from './context.js';
 import { invalidOffset, invalidRequest, modelNotFound } from './errors.js';
 import {
@@ -17,6 +18,8 @@ import { findField, findTable, publicField, publicTable } from './schema.js';
 import { SANDBOX_USER } from './users.js';
 
 const BASES_PAGE = 1000;
+/** A list-bases offset names the last base of the page before: `itr<14>/app<14>`. */
+const BASES_OFFSET = new RegExp(`^itr${ID_BODY}/(app${ID_BODY})$`);
 
 export const whoami: Handler = () => ({ id: SANDBOX_USER.id, email: SANDBOX_USER.email });
 
@@ -25,7 +28,7 @@ export const listBases: Handler = (req, app) => {
   const offset = req.query.get('offset');
   let start = 0;
   if (offset) {
-    const m = /^itr[0-9A-Za-z]{14}\/(app[0-9A-Za-z]{14})$/.exec(offset);
+    const m = BASES_OFFSET.exec(offset);
     start = m ? visible.findIndex((b) => b.id === m[1]) + 1 : 0;
     if (start === 0) throw invalidOffset(offset);
   }

@@ -5,52 +5,20 @@
  * plain projection of these objects.
  */
 
-export type FieldType =
-  | 'singleLineText'
-  | 'email'
-  | 'url'
-  | 'multilineText'
-  | 'richText'
-  | 'phoneNumber'
-  | 'number'
-  | 'percent'
-  | 'currency'
-  | 'duration'
-  | 'rating'
-  | 'checkbox'
-  | 'singleSelect'
-  | 'multipleSelects'
-  | 'singleCollaborator'
-  | 'multipleCollaborators'
-  | 'multipleRecordLinks'
-  | 'date'
-  | 'dateTime'
-  | 'multipleAttachments'
-  | 'barcode'
-  | 'formula'
-  | 'rollup'
-  | 'count'
-  | 'multipleLookupValues'
-  | 'autoNumber'
-  | 'createdTime'
-  | 'lastModifiedTime'
-  | 'createdBy'
-  | 'lastModifiedBy'
-  | 'button';
+import { type FieldType as AirtableFieldType, FIELD_TYPES } from '../airtable/field-types.js';
+
+/** Airtable field types the sandbox does not implement; a definition using one is rejected. */
+const UNSUPPORTED_TYPES = ['lookup', 'externalSyncSource', 'aiText'] as const;
+
+export type FieldType = Exclude<AirtableFieldType, (typeof UNSUPPORTED_TYPES)[number]>;
+
+/** The field types the sandbox implements. */
+export const SANDBOX_FIELD_TYPES: ReadonlySet<FieldType> = new Set(
+  FIELD_TYPES.filter((t): t is FieldType => !(UNSUPPORTED_TYPES as readonly string[]).includes(t)),
+);
 
 /** Field types whose values Airtable computes; writes to them are rejected. */
-export const COMPUTED_FIELD_TYPES: ReadonlySet<FieldType> = new Set<FieldType>([
-  'formula',
-  'rollup',
-  'count',
-  'multipleLookupValues',
-  'autoNumber',
-  'createdTime',
-  'lastModifiedTime',
-  'createdBy',
-  'lastModifiedBy',
-  'button',
-]);
+export { COMPUTED_FIELD_TYPES } from '../airtable/field-types.js';
 
 export interface SelectChoice {
   id: string;

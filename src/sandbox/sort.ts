@@ -3,6 +3,7 @@
  * numerically; single selects by choice order; dates chronologically; text case-insensitively with an
  * English collation. Ties keep creation order.
  */
+import { DATE_FIELD_TYPES, NUMBER_FIELD_TYPES } from '../airtable/field-types.js';
 import type { FieldDef, SelectChoice, TableDef } from './model.js';
 import type { Reader } from './reader.js';
 import type { StoredRecord } from './store.js';
@@ -17,17 +18,8 @@ export interface SortBy {
 
 const collator = new Intl.Collator('en', { sensitivity: 'accent' });
 
-const NUMERIC = new Set([
-  'number',
-  'percent',
-  'currency',
-  'duration',
-  'rating',
-  'autoNumber',
-  'count',
-  'checkbox',
-]);
-const CHRONO = new Set(['date', 'dateTime', 'createdTime', 'lastModifiedTime']);
+/** Sorted by value as numbers; a checkbox sorts like 0/1 (unticked first), though its value is a boolean. */
+const sortsAsNumber = (type: string) => NUMBER_FIELD_TYPES.has(type) || type === 'checkbox';
 
 function choiceIndex(field: FieldDef, name: unknown): number {
   const choices = (field.options?.choices as SelectChoice[] | undefined) ?? [];
@@ -38,8 +30,8 @@ function choiceIndex(field: FieldDef, name: unknown): number {
 function keyOf(reader: Reader, table: TableDef, rec: StoredRecord, field: FieldDef): Key {
   const v = reader.cell(table, rec, field);
   if (v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0)) return { t: 0 };
-  if (NUMERIC.has(field.type)) return { t: 1, n: Number(v) };
-  if (CHRONO.has(field.type)) return { t: 3, s: String(v) };
+  if (sortsAsNumber(field.type)) return { t: 1, n: Number(v) };
+  if (DATE_FIELD_TYPES.has(field.type)) return { t: 3, s: String(v) };
   if (field.type === 'singleSelect') return { t: 1, n: choiceIndex(field, v) };
   if (field.type === 'multipleSelects') {
     return { t: 3, s: (v as unknown[]).map((x) => String(choiceIndex(field, x)).padStart(4, '0')).join(',') };

@@ -1,52 +1,10 @@
 /**
  * Cell values as the analysis tools see them: when a cell counts as empty,
- * how any cell renders as plain text (CSV, keys, summaries), and which field
- * types hold numbers, text, or values Airtable computes.
+ * how any cell renders as plain text (CSV, keys, summaries), and what type a
+ * field's values have. The field-type groups live in src/airtable/field-types.ts.
  */
+import { COMPUTED_FIELD_TYPES, RESULT_TYPED_FIELD_TYPES } from '../airtable/field-types.js';
 import type { FieldSchema } from '../airtable/types.js';
-
-/** Types Airtable computes; writes to them are rejected. */
-export const COMPUTED_TYPES: ReadonlySet<string> = new Set([
-  'formula',
-  'rollup',
-  'count',
-  'lookup',
-  'multipleLookupValues',
-  'autoNumber',
-  'createdTime',
-  'lastModifiedTime',
-  'createdBy',
-  'lastModifiedBy',
-  'button',
-  'externalSyncSource',
-  'aiText',
-]);
-
-export const NUMBER_TYPES: ReadonlySet<string> = new Set([
-  'number',
-  'currency',
-  'percent',
-  'rating',
-  'duration',
-  'count',
-  'autoNumber',
-]);
-
-export const TEXT_TYPES: ReadonlySet<string> = new Set([
-  'singleLineText',
-  'multilineText',
-  'richText',
-  'email',
-  'url',
-  'phoneNumber',
-]);
-
-export const DATE_TYPES: ReadonlySet<string> = new Set([
-  'date',
-  'dateTime',
-  'createdTime',
-  'lastModifiedTime',
-]);
 
 /**
  * The type a field's values have: formulas, rollups and lookups report the
@@ -54,17 +12,14 @@ export const DATE_TYPES: ReadonlySet<string> = new Set([
  */
 export function valueType(field: FieldSchema): string {
   const result = field.options?.result as { type?: unknown } | undefined;
-  if (
-    ['formula', 'rollup', 'multipleLookupValues', 'lookup'].includes(field.type) &&
-    typeof result?.type === 'string'
-  ) {
+  if (RESULT_TYPED_FIELD_TYPES.has(field.type) && typeof result?.type === 'string') {
     return result.type;
   }
   return field.type;
 }
 
 export function isComputed(field: FieldSchema): boolean {
-  return COMPUTED_TYPES.has(field.type);
+  return COMPUTED_FIELD_TYPES.has(field.type);
 }
 
 /** Airtable's notion of empty (it never returns these): missing, null, "", [] or false. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { COMMENT_ID_PATTERN } from '../airtable/ids.js';
 import { resolveBaseId, withTableCheck } from './context.js';
 import { defineTool } from './define.js';
 import { commentLine, commentSchema, toCommentEntry } from './list-comments.js';
@@ -25,7 +26,7 @@ export const createComment = defineTool({
     parent_comment_id: z
       .string()
       .trim()
-      .regex(/^com[A-Za-z0-9]{14}$/, 'must be a comment id like comXXXXXXXXXXXXXX')
+      .regex(COMMENT_ID_PATTERN, 'must be a comment id like comXXXXXXXXXXXXXX')
       .optional()
       .describe('Reply to this comment (comXXXXXXXXXXXXXX).'),
   },

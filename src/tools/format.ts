@@ -4,6 +4,7 @@
  * JSON for cell values) and every list is cut to the budget with a way to
  * continue, rather than overflowing the client's limit.
  */
+import { ID_BODY, RECORD_ID_PATTERN } from '../airtable/ids.js';
 import type { AirtableRecord } from '../airtable/types.js';
 
 /** Characters per token used to turn the token budget into characters (a common, slightly generous estimate). */
@@ -111,9 +112,9 @@ export const TABLE_LEGEND =
 const MISREADABLE_TEXT = /^$|^\s|\s$|[|\n\r\t]|^["[{]|^(?:true|false|null|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)$/;
 /** List items written bare inside `[a, b]`: no separators or brackets of their own. */
 const LIST_ITEM_BREAKERS = /[,[\]]/;
-const LINKED_ID = /^rec[A-Za-z0-9]{14}$/;
+const LINKED_ID = RECORD_ID_PATTERN;
 /** Plain text that would read like an expanded link ("recXXXXXXXXXXXXXX Name") is written as JSON. */
-const NAMED_LINK = /^rec[A-Za-z0-9]{14} /;
+const NAMED_LINK = new RegExp(`^rec${ID_BODY} `);
 
 /** Primary values of linked records by record id (see links.ts); absent ids print as bare ids. */
 export type LinkNames = ReadonlyMap<string, string>;

@@ -3,9 +3,8 @@
  * String literals are the only injection surface, so every value goes through
  * `quoteFormulaString`, and fields are referenced by id, never by name.
  */
+import { FIELD_ID_PATTERN } from '../airtable/ids.js';
 import type { FieldSchema } from '../airtable/types.js';
-
-const FIELD_ID = /^fld[A-Za-z0-9]{14}$/;
 
 /**
  * A double-quoted formula string literal: `\` escaped first, then `"`, so no
@@ -22,6 +21,7 @@ export function quoteFormulaString(value: string): string {
  * Airtable has no escape for it.
  */
 export function fieldRef(field: Pick<FieldSchema, 'id'>): string {
-  if (!FIELD_ID.test(field.id)) throw new Error(`Refusing to reference field id ${JSON.stringify(field.id)}`);
+  if (!FIELD_ID_PATTERN.test(field.id))
+    throw new Error(`Refusing to reference field id ${JSON.stringify(field.id)}`);
   return `{${field.id}}`;
 }

@@ -3,8 +3,9 @@
  * base, table, record and field parameters the same way.
  */
 import { z } from 'zod';
+import { RECORD_ID_PATTERN } from '../airtable/ids.js';
 
-export const RECORD_ID_PATTERN = /^rec[A-Za-z0-9]{14}$/;
+export { RECORD_ID_PATTERN };
 
 export const baseIdParam = z
   .string()

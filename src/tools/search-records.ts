@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LIST_FIELD_TYPES, RESULT_TYPED_FIELD_TYPES, TEXT_FIELD_TYPES } from '../airtable/field-types.js';
 import type { FieldSchema, TableSchema } from '../airtable/types.js';
 import { requireFields, resolveBaseId } from './context.js';
 import { defineTool } from './define.js';
@@ -17,36 +18,20 @@ import { parseContinuation, readRecords } from './paging.js';
 import { baseIdParam, recordSchema, tableParam } from './schemas.js';
 
 /** Searched when no fields are named: fields whose formula value is text a person would search. */
-const TEXT_TYPES = new Set([
-  'singleLineText',
-  'multilineText',
-  'richText',
-  'email',
-  'url',
-  'phoneNumber',
+const SEARCHED_TYPES: ReadonlySet<string> = new Set([
+  ...TEXT_FIELD_TYPES,
   'singleSelect',
   'multipleSelects',
   // Links read as the linked records' primary values in formulas, so "Apollo" finds tasks of project Apollo.
   'multipleRecordLinks',
 ]);
 
-/** Computed fields are searched by default when their result is text. */
-const COMPUTED_TYPES = new Set(['formula', 'rollup', 'multipleLookupValues']);
-
-/** Fields whose formula value is a list: joined into one string before searching. */
-const ARRAY_TYPES = new Set([
-  'multipleSelects',
-  'multipleRecordLinks',
-  'multipleLookupValues',
-  'multipleAttachments',
-  'multipleCollaborators',
-]);
-
 function isTextLike(field: FieldSchema): boolean {
-  if (TEXT_TYPES.has(field.type)) return true;
-  if (!COMPUTED_TYPES.has(field.type)) return false;
+  if (SEARCHED_TYPES.has(field.type)) return true;
+  // Computed fields are searched by default when their result is text.
+  if (!RESULT_TYPED_FIELD_TYPES.has(field.type)) return false;
   const result = (field.options?.result as { type?: unknown } | undefined)?.type;
-  return typeof result !== 'string' || TEXT_TYPES.has(result);
+  return typeof result !== 'string' || SEARCHED_TYPES.has(result);
 }
 
 function searchFields(table: TableSchema, wanted: string[] | undefined): FieldSchema[] {
@@ -68,7 +53,7 @@ function searchFields(table: TableSchema, wanted: string[] | undefined): FieldSc
 export function searchFormula(query: string, fields: readonly FieldSchema[]): string {
   const needle = `LOWER(${quoteFormulaString(query)})`;
   const tests = fields.map((f) => {
-    const value = ARRAY_TYPES.has(f.type) ? `ARRAYJOIN(${fieldRef(f)}, " ")` : fieldRef(f);
+    const value = LIST_FIELD_TYPES.has(f.type) ? `ARRAYJOIN(${fieldRef(f)}, " ")` : fieldRef(f);
     return `FIND(${needle}, LOWER(${value})) > 0`;
   });
   return `OR(${tests.join(', ')})`;

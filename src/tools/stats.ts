@@ -3,8 +3,15 @@
  * Pure functions over the cells of one field, so they are easy to test and
  * the tool itself only reads records and renders.
  */
+
+import {
+  DATE_FIELD_TYPES,
+  LIST_FIELD_TYPES,
+  NUMBER_FIELD_TYPES,
+  TEXT_FIELD_TYPES,
+} from '../airtable/field-types.js';
 import type { FieldSchema } from '../airtable/types.js';
-import { DATE_TYPES, isEmptyCell, NUMBER_TYPES, TEXT_TYPES, valueType } from './cells.js';
+import { isEmptyCell, valueType } from './cells.js';
 import { clip, compactJson } from './format.js';
 import { normalizeText } from './normalize.js';
 
@@ -34,13 +41,6 @@ export interface FieldAnalysis {
   findings: string[];
 }
 
-const LIST_TYPES = new Set([
-  'multipleRecordLinks',
-  'multipleSelects',
-  'multipleAttachments',
-  'multipleCollaborators',
-  'multipleLookupValues',
-]);
 /** Number types where a 0 is more often a placeholder than a measurement. */
 const ZERO_SUSPECT_TYPES = new Set(['number', 'currency', 'percent', 'duration']);
 
@@ -85,13 +85,13 @@ export function analyzeField(
   };
   const type = valueType(field);
   const findings = fillFindings(field, stats, isPrimary);
-  if (NUMBER_TYPES.has(type)) addNumbers(stats, field, scalars(values), findings);
-  if (TEXT_TYPES.has(type)) addText(stats, field, scalars(values), isPrimary, findings);
+  if (NUMBER_FIELD_TYPES.has(type)) addNumbers(stats, field, scalars(values), findings);
+  if (TEXT_FIELD_TYPES.has(type)) addText(stats, field, scalars(values), isPrimary, findings);
   if (type === 'singleSelect' || type === 'multipleSelects')
     addChoices(stats, field, scalars(values), findings);
   if (type === 'checkbox') stats.true_count = values.filter((v) => v === true).length;
-  if (DATE_TYPES.has(type)) addDates(stats, scalars(values));
-  if (LIST_TYPES.has(field.type)) addItems(stats, cells);
+  if (DATE_FIELD_TYPES.has(type)) addDates(stats, scalars(values));
+  if (LIST_FIELD_TYPES.has(field.type)) addItems(stats, cells);
   return { stats, findings };
 }
 

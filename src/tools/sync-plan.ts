@@ -3,8 +3,10 @@
  * can be copied, how source values become writable target values, and the
  * creates / updates / deletes that make the target match the source.
  */
+
+import { TEXT_FIELD_TYPES } from '../airtable/field-types.js';
 import type { AirtableRecord, FieldSchema, Fields, TableSchema } from '../airtable/types.js';
-import { cellText, isComputed, isEmptyCell, TEXT_TYPES } from './cells.js';
+import { cellText, isComputed, isEmptyCell } from './cells.js';
 import { findField } from './context.js';
 import { ToolInputError } from './errors.js';
 import { compactJson } from './format.js';
@@ -113,7 +115,7 @@ export function writableValue(value: unknown, target: FieldSchema): unknown {
   if (isEmptyCell(value)) return target.type === 'checkbox' ? false : null;
   if (target.type === 'singleCollaborator') return idOf(value);
   if (target.type === 'multipleCollaborators') return (Array.isArray(value) ? value : [value]).map(idOf);
-  if (TEXT_TYPES.has(target.type) && typeof value !== 'string') return cellText(value);
+  if (TEXT_FIELD_TYPES.has(target.type) && typeof value !== 'string') return cellText(value);
   if (target.type === 'multipleSelects' && !Array.isArray(value)) return [cellText(value)];
   return value;
 }

@@ -1,29 +1,12 @@
+import { DATE_FIELD_TYPES, NUMBER_FIELD_TYPES, TEXT_FIELD_TYPES } from '../../airtable/field-types.js';
 import type { FieldDef, FieldType } from '../model.js';
 import { parseDateText } from './dates.js';
 import { ERROR_CODE, type FormulaValue, isBlank, isErrorValue } from './values.js';
 
 export type LinkNames = (recordIds: string[]) => string[];
 
-const TEXT_TYPES = new Set<string>([
-  'singleLineText',
-  'multilineText',
-  'richText',
-  'email',
-  'url',
-  'phoneNumber',
-  'singleSelect',
-  'externalSyncSource',
-]);
-const NUMBER_TYPES = new Set<string>([
-  'number',
-  'percent',
-  'currency',
-  'duration',
-  'rating',
-  'autoNumber',
-  'count',
-]);
-const DATE_TYPES = new Set<string>(['date', 'dateTime', 'createdTime', 'lastModifiedTime']);
+/** Read as text by formulas: typed text, plus a single select's name and a synced source's value. */
+const TEXT_TYPES: ReadonlySet<string> = new Set([...TEXT_FIELD_TYPES, 'singleSelect', 'externalSyncSource']);
 const PERSON_TYPES = new Set<string>(['singleCollaborator', 'createdBy', 'lastModifiedBy']);
 
 type Converter = (raw: unknown, linkNames: LinkNames | undefined) => FormulaValue;
@@ -100,8 +83,8 @@ function computedValue(field: FieldDef, raw: unknown, linkNames: LinkNames | und
 
 function converterFor(type: FieldType | string): Converter {
   if (TEXT_TYPES.has(type)) return (raw) => text(raw) ?? genericValue(raw);
-  if (NUMBER_TYPES.has(type)) return (raw) => (typeof raw === 'number' ? raw : genericValue(raw));
-  if (DATE_TYPES.has(type)) return dateValue;
+  if (NUMBER_FIELD_TYPES.has(type)) return (raw) => (typeof raw === 'number' ? raw : genericValue(raw));
+  if (DATE_FIELD_TYPES.has(type)) return dateValue;
   if (PERSON_TYPES.has(type) || type === 'barcode' || type === 'button') return genericValue;
   switch (type) {
     case 'checkbox':
