@@ -355,6 +355,32 @@ describe('sessions', () => {
 });
 
 describe('tools, models and budgets', () => {
+  it('a read-only key cannot write through chat: the writing tools are not offered, and a call is denied', async () => {
+    gemini.enqueue(
+      callTools({
+        name: 'create_record',
+        args: { table_id: 'Tasks', fields: { Title: 'Sneaky' } },
+        id: 'w9',
+      }),
+      say('I cannot add records with this key.'),
+    );
+    const { status, body } = await call('POST', '/chat', READER, { message: 'Add "Sneaky"' });
+    expect(status).toBe(200);
+    expect(body.status).toBe('done');
+    expect(body.pending).toBeUndefined();
+    expect(body.tool_calls).toEqual([expect.objectContaining({ name: 'create_record', ok: false })]);
+    const offered = gemini.requests[0]!.body.tools![0]!.functionDeclarations!.map((d) => d.name);
+    expect(offered).toContain('search_records');
+    expect(offered).not.toContain('create_record');
+    const told = gemini.requests[1]!.body.contents.at(-1)!.parts[0]!.functionResponse as Json;
+    expect(JSON.stringify(told.response)).toMatch(/read-only|not allowed|permission|scope/i);
+    const search = await call('POST', '/execute-tool', ALICE, {
+      tool_name: 'search_records',
+      arguments: { table_id: 'Tasks', query: 'Sneaky' },
+    });
+    expect(search.body.result.count).toBe(0);
+  });
+
   it('lists tools and executes one with the caller’s permissions', async () => {
     const reader = READER;
     const tools = await call('GET', '/tools', reader);
@@ -411,12 +437,28 @@ describe('tools, models and budgets', () => {
   });
 
   it('exports and erases a user’s chats (GDPR)', async () => {
-    gemini.enqueue(say('kept'));
-    await call('POST', '/chat', ALICE, { message: 'remember me' });
-    const { gdpr } = server.handle.app;
+    gemini.enqueue(
+      say('kept', { usage: { promptTokenCount: 1_000, candidatesTokenCount: 200, thoughtsTokenCount: 50 } }),
+    );
+    const chat = await call('POST', '/chat', ALICE, { message: 'remember me' });
+    const { gdpr, usage } = server.handle.app;
+    await usage.flush();
     const exported = (await gdpr.exportUser('usr_alice')) as Json;
     const chats = exported.orchestrator as { sessions: { turns: { message: string }[] }[] };
     expect(chats.sessions.flatMap((s) => s.turns.map((t) => t.message))).toContain('remember me');
+    // The turn's usage record (for analytics) carries tokens, the estimated cost and the model.
+    const record = (exported.core.usage_records as Json[]).find(
+      (r) => r.kind === 'chat' && r.session_id === chat.body.session_id,
+    );
+    expect(record).toMatchObject({
+      name: 'gemini-3.8-flash',
+      model: 'gemini-3.8-flash',
+      outcome: 'ok',
+      input_tokens: 1_000,
+      output_tokens: 250,
+    });
+    // 1000 in at $0.75/M, 200 out + 50 thinking at $3.75/M.
+    expect(record.cost_usd).toBeCloseTo(0.00075 + 0.0009375, 9);
     await gdpr.eraseUser('usr_alice');
     await gdpr.eraseUser('usr_alice');
     expect(((await gdpr.exportUser('usr_alice')) as Json).orchestrator.sessions).toEqual([]);

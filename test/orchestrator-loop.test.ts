@@ -391,6 +391,12 @@ describe('permissions apply through chat', () => {
       { principal: ADMIN, source: 'api' },
     );
     expect(search.structured?.count).toBe(0);
+    // The turn's usage record names the key that ran it, and the person behind it.
+    expect(rt.usage.events.find((e) => e.kind === 'chat')).toMatchObject({
+      principalKind: 'personal_key',
+      principalId: 'key_reader',
+      userId: 'usr_reader',
+    });
   });
 
   it('a base the user may not use is refused, in the request and in a tool call', async () => {

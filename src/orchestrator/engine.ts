@@ -137,6 +137,8 @@ interface TurnState {
   texts: string[];
   paused?: PlannedCall[];
   source: string;
+  /** The principal of the running segment, for usage records. */
+  actor?: { kind: string; id: string };
 }
 
 const SESSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -302,6 +304,8 @@ export class ChatEngine {
     emit: EmitEvent,
   ): Promise<ChatResult> {
     const started = performance.now();
+    // Who runs this segment (an approval may come from another key of the same owner).
+    state.actor = { kind: input.principal.kind, id: input.principal.id };
     const signal = this.#turnSignal(input.signal);
     const deadline = Date.now() + this.deps.settings.turnTimeoutMs;
     const declarations = declarationsFor(this.deps.tools.list(input.principal));
@@ -588,14 +592,15 @@ export class ChatEngine {
       name: state.model,
       outcome,
       durationMs: Math.round(state.activeMs),
-      principalKind: session.principal_kind,
-      principalId: session.owner_id,
+      principalKind: state.actor?.kind ?? session.principal_kind,
+      principalId: state.actor?.id ?? session.owner_id,
       userId: session.user_id,
       sessionId: session.id,
       source: state.source,
       inputTokens: tokens.inputTokens + tokens.toolUseTokens,
       outputTokens: tokens.outputTokens + tokens.thinkingTokens,
-      costUsd: round(estimateCost(tokens, this.deps.prices[state.model]).totalUsd),
+      // Unrounded: analytics sums many small turns.
+      costUsd: estimateCost(tokens, this.deps.prices[state.model]).totalUsd,
       model: state.model,
       detail: {
         turn_id: state.turnId,
