@@ -106,14 +106,19 @@ function standInApi() {
     '/sessions/:id/history',
     (_req, res) =>
       void res.json({
-        messages: [
-          { role: 'user', parts: [{ text: 'Which projects are late?' }] },
-          { role: 'model', parts: [{ functionCall: { name: 'search_records', args: { query: 'late' } } }] },
+        session_id: 'ses_old',
+        status: 'idle',
+        // The orchestrator's history shape (src/orchestrator/orchestrator.ts history()).
+        history: [
+          { role: 'user', message: 'Which projects are late?', turn_id: 't0' },
           {
-            role: 'user',
-            parts: [{ functionResponse: { name: 'search_records', response: { records: [] } } }],
+            role: 'assistant',
+            message: 'None are late.',
+            turn_id: 't0',
+            tools_used: ['search_records'],
+            cost: 0.0004,
+            model_used: 'gemini-flash',
           },
-          { role: 'model', parts: [{ text: 'None are late.' }] },
         ],
       }),
   );
@@ -420,6 +425,7 @@ describe('console pages against a stand-in API', () => {
     await checkPage('chat');
     await page.getByRole('button', { name: /Late projects/ }).click();
     await page.getByText('None are late.').waitFor();
+    expect(await page.getByText('search_records').count()).toBe(1);
     expect(seen).toContain('POST /sessions/ses_new/approvals');
   });
 

@@ -167,7 +167,7 @@ export function turnsFromHistory(history: unknown): Turn[] {
     const role = raw.role === 'user' ? 'user' : 'assistant';
     const parts = Array.isArray(raw.parts) ? (raw.parts as Json[]) : [];
     const text =
-      str(raw.content, raw.text) ??
+      str(raw.content, raw.text, raw.message) ??
       parts
         .filter((p) => typeof p.text === 'string' && !p.thought)
         .map((p) => p.text)
@@ -183,14 +183,27 @@ export function turnsFromHistory(history: unknown): Turn[] {
       }
       if (!text) continue;
     }
-    const extra = Array.isArray(raw.tool_calls) ? raw.tool_calls.map(callFrom) : [];
+    // The orchestrator's history names the tools a turn used (`tools_used`); full calls are in `tool_calls`.
+    const extra = Array.isArray(raw.tool_calls)
+      ? raw.tool_calls.map(callFrom)
+      : Array.isArray(raw.tools_used)
+        ? raw.tools_used.map((name) => ({ ...callFrom({ name }), ok: true }))
+        : [];
     if (role === 'assistant' && last?.role === 'assistant' && !last.text) {
       last.text = text;
       last.tools.push(...calls, ...extra);
       continue;
     }
     if (!text && !calls.length && !extra.length) continue;
-    turns.push({ id: id++, role, text, tools: [...calls, ...extra], status: 'done' });
+    turns.push({
+      id: id++,
+      role,
+      text,
+      tools: [...calls, ...extra],
+      status: 'done',
+      ...(num(raw.cost) !== undefined ? { costUsd: num(raw.cost) } : {}),
+      ...(str(raw.model_used) ? { model: str(raw.model_used) } : {}),
+    });
   }
   return turns;
 }

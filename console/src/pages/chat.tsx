@@ -119,7 +119,7 @@ export function ChatPage() {
       request(
         'POST',
         `/sessions/${encodeURIComponent(session)}/approvals`,
-        { call_id: call.id, approve },
+        { call_id: call.id, approve, stream: true },
         { accept: 'text/event-stream, application/json' },
       ),
     );
