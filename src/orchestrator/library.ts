@@ -151,7 +151,8 @@ async function build(
 ): Promise<{ orchestrator: Orchestrator; close?: () => Promise<void> }> {
   const [
     { sectionSchema },
-    { orchestratorOptions, engineSettings, geminiSettings },
+    { orchestratorOptions },
+    { engineSettings, geminiSettings },
     { Orchestrator },
     { ChatRepository },
     { loadPricing },
@@ -159,6 +160,7 @@ async function build(
   ] = await Promise.all([
     import('../app/options.js'),
     import('./options.js'),
+    import('./settings.js'),
     import('./orchestrator.js'),
     import('./repository.js'),
     import('./models.js'),

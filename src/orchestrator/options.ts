@@ -5,7 +5,6 @@
  */
 import { z } from 'zod';
 import { defineSection, option, positiveInt, type SectionValue } from '../app/options.js';
-import type { EngineSettings } from './engine.js';
 
 /** The default model: Google's current Flash model (gemini-2.5-flash was shut down on 2026-12-01). */
 export const DEFAULT_MODEL = 'gemini-3.8-flash';
@@ -148,28 +147,3 @@ export type OrchestratorSettings = SectionValue<typeof orchestratorOptions>;
 /** Where the key comes from, said the same way by the HTTP 503 and the terminal. */
 export const NO_KEY_HELP =
   'Set GEMINI_API_KEY to use the chat: create a key at https://aistudio.google.com/apikey, then export GEMINI_API_KEY=<key> and restart.';
-
-/** The engine's part of the settings. */
-export function engineSettings(settings: OrchestratorSettings): EngineSettings {
-  return {
-    model: settings.model,
-    maxSteps: settings.maxSteps,
-    writePolicy: settings.writePolicy,
-    turnTimeoutMs: settings.turnTimeoutMs,
-    contextTokens: settings.contextTokens,
-    thinkingBudget: settings.thinkingBudget,
-    thinkingLevel: settings.thinkingLevel,
-    maxOutputTokens: settings.maxOutputTokens,
-  };
-}
-
-/** The Gemini client's part (no key: the chat answers 503). */
-export function geminiSettings(settings: OrchestratorSettings) {
-  return {
-    apiKey: settings.apiKey,
-    baseUrl: settings.baseUrl,
-    apiVersion: settings.apiVersion,
-    requestTimeoutMs: settings.requestTimeoutMs,
-    maxRetries: settings.maxRetries,
-  };
-}

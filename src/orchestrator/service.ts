@@ -8,10 +8,11 @@ import type { ModuleContext, ModuleInstance } from '../app/module.js';
 import { readSection } from '../app/options.js';
 import type { UsageEvent, UsageSink } from '../app/usage.js';
 import { loadPricing } from './models.js';
-import { engineSettings, geminiSettings, NO_KEY_HELP, orchestratorSection } from './options.js';
+import { NO_KEY_HELP, orchestratorSection } from './options.js';
 import { Orchestrator } from './orchestrator.js';
 import { ChatRepository } from './repository.js';
 import { registerRoutes } from './routes.js';
+import { engineSettings, geminiSettings } from './settings.js';
 
 /** The Orchestrator for a module context (the server's, or the one a CLI command builds). */
 export function orchestratorFor(
