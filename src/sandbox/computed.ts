@@ -1,9 +1,9 @@
 /** Values of computed fields (autoNumber, createdTime, count, formula, lookup, rollup, ...), on read. */
 
+import type { CellReader } from './cell-reader.js';
 import { formulaValueToCell } from './formula/index.js';
 import { compileCached } from './formulas.js';
 import type { FieldDef, TableDef } from './model.js';
-import type { Reader } from './reader.js';
 import { fieldById } from './schema.js';
 import type { StoredRecord } from './store.js';
 import { SANDBOX_USER } from './users.js';
@@ -11,7 +11,7 @@ import { SANDBOX_USER } from './users.js';
 /** What Airtable reportedly returns for a formula cell that failed to evaluate. */
 export const ERROR_CELL = { error: '#ERROR!' };
 
-type Compute = (reader: Reader, table: TableDef, rec: StoredRecord, field: FieldDef) => unknown;
+type Compute = (reader: CellReader, table: TableDef, rec: StoredRecord, field: FieldDef) => unknown;
 
 const COMPUTE: Record<string, Compute> = {
   autoNumber: (_r, _t, rec) => rec.autoNumber,
@@ -26,17 +26,22 @@ const COMPUTE: Record<string, Compute> = {
   button: (_r, _t, _rec, field) => ({ label: String(field.options?.label ?? field.name), url: null }),
 };
 
-export function computeCell(reader: Reader, table: TableDef, rec: StoredRecord, field: FieldDef): unknown {
+export function computeCell(
+  reader: CellReader,
+  table: TableDef,
+  rec: StoredRecord,
+  field: FieldDef,
+): unknown {
   return COMPUTE[field.type]?.(reader, table, rec, field);
 }
 
-function countLinks(_reader: Reader, _table: TableDef, rec: StoredRecord, field: FieldDef): unknown {
+function countLinks(_reader: CellReader, _table: TableDef, rec: StoredRecord, field: FieldDef): unknown {
   const linkId = field.options?.recordLinkFieldId;
   const links = typeof linkId === 'string' ? rec.fields[linkId] : undefined;
   return Array.isArray(links) ? links.length : 0;
 }
 
-function evaluateFormula(reader: Reader, table: TableDef, rec: StoredRecord, field: FieldDef): unknown {
+function evaluateFormula(reader: CellReader, table: TableDef, rec: StoredRecord, field: FieldDef): unknown {
   const text = field.options?.formula;
   if (typeof text !== 'string') return undefined;
   let compiled: ReturnType<typeof compileCached>;
@@ -50,7 +55,7 @@ function evaluateFormula(reader: Reader, table: TableDef, rec: StoredRecord, fie
 }
 
 /** The flattened values of `fieldIdInLinkedTable` across the records linked by `recordLinkFieldId`. */
-function linkedValues(reader: Reader, table: TableDef, rec: StoredRecord, field: FieldDef): unknown[] {
+function linkedValues(reader: CellReader, table: TableDef, rec: StoredRecord, field: FieldDef): unknown[] {
   const linkField = fieldById(table, String(field.options?.recordLinkFieldId ?? ''));
   if (!linkField) return [];
   const linked = reader.linkedRecords(linkField, rec);
@@ -65,7 +70,7 @@ function linkedValues(reader: Reader, table: TableDef, rec: StoredRecord, field:
   return out;
 }
 
-function lookupValues(reader: Reader, table: TableDef, rec: StoredRecord, field: FieldDef): unknown {
+function lookupValues(reader: CellReader, table: TableDef, rec: StoredRecord, field: FieldDef): unknown {
   const values = linkedValues(reader, table, rec, field);
   return values.length ? values : undefined;
 }
@@ -96,7 +101,7 @@ const ROLLUPS: Record<string, (values: unknown[], arg: string | undefined) => un
 };
 
 /** Rollups support the common `AGG(values)` aggregations; anything else joins the values. */
-function rollupValues(reader: Reader, table: TableDef, rec: StoredRecord, field: FieldDef): unknown {
+function rollupValues(reader: CellReader, table: TableDef, rec: StoredRecord, field: FieldDef): unknown {
   const values = linkedValues(reader, table, rec, field);
   const match = ROLLUP_CALL.exec(String(field.options?.formula ?? ''));
   const aggregate = ROLLUPS[match?.[1]?.toUpperCase() ?? ''] ?? ROLLUPS.ARRAYJOIN!;

@@ -2,6 +2,7 @@
  * Reads cells for one request: stored values, computed fields (memoised per record and field, with a
  * cycle guard), formula values of cells and the display names of linked records.
  */
+import type { CellReader, ReadOptions } from './cell-reader.js';
 import { computeCell, ERROR_CELL } from './computed.js';
 import { cellToFormulaValue, type FormulaValue } from './formula/index.js';
 import type { CompiledFormula } from './formulas.js';
@@ -10,14 +11,9 @@ import { fieldById, isComputed, primaryField, tableById } from './schema.js';
 import type { Store, StoredRecord } from './store.js';
 import { cellText } from './text.js';
 
-export interface ReadOptions {
-  now: Date;
-  /** IANA zone for formulas and string rendering; UTC when absent. */
-  timeZone?: string;
-  userLocale?: string;
-}
+export type { ReadOptions };
 
-export class Reader {
+export class Reader implements CellReader {
   private readonly memo = new Map<string, unknown>();
   private readonly busy = new Set<string>();
   private readonly names = new Map<string, string>();

@@ -1,11 +1,11 @@
 /** `cellFormat=string`: every cell rendered as the text Airtable's UI would show. */
+import type { CellReader } from './cell-reader.js';
 import { formatDate } from './formula/dateFormat.js';
 import type { FieldDef, TableDef } from './model.js';
 import { isValidTimeZone } from './params.js';
-import type { Reader } from './reader.js';
 import type { StoredRecord } from './store.js';
 
-type Render = (value: unknown, field: FieldDef, reader: Reader) => string;
+type Render = (value: unknown, field: FieldDef, reader: CellReader) => string;
 
 const DATE_FORMATS: Record<string, string> = { l: 'M/D/YYYY', LL: 'MMMM D, YYYY' };
 
@@ -100,7 +100,7 @@ const RENDER: Record<string, Render> = {
 };
 
 /** A dateTime field shows its own time zone unless it is set to the viewer's ("client"). */
-function zoneOf(field: FieldDef, reader: Reader): string {
+function zoneOf(field: FieldDef, reader: CellReader): string {
   const options =
     (field.options?.result as { options?: Record<string, unknown> } | undefined)?.options ?? field.options;
   const zone = options?.timeZone;
@@ -109,12 +109,12 @@ function zoneOf(field: FieldDef, reader: Reader): string {
   return isValidTimeZone(zone) ? zone : reader.zone;
 }
 
-function dateTimeText(v: unknown, f: FieldDef, reader: Reader): string {
+function dateTimeText(v: unknown, f: FieldDef, reader: CellReader): string {
   return formatDate(new Date(String(v)), `${dateFormatOf(f)} ${timeFormatOf(f)}`, zoneOf(f, reader));
 }
 
 export function cellText(
-  reader: Reader,
+  reader: CellReader,
   table: TableDef,
   rec: StoredRecord,
   field: FieldDef,
