@@ -180,6 +180,24 @@ describe('createOrchestrator', () => {
     }
   });
 
+  it('a thinking level the model lacks is replaced and said so, after the session event', async () => {
+    const chat = embedded();
+    try {
+      gemini.enqueue(say('ok'));
+      const turn = chat.send('hi', { thinkingLevel: 'MINIMAL' });
+      const events: ChatEvent[] = [];
+      for await (const event of turn) events.push(event);
+      const result = await turn.result;
+      expect(events.slice(0, 2).map((e) => e.type)).toEqual(['session', 'warning']);
+      expect(events[1]).toMatchObject({ message: expect.stringContaining('MINIMAL') });
+      expect(result.warnings).toEqual([expect.stringContaining('used LOW')]);
+      expect(result.thinking).toEqual({ thinking_level: 'LOW' });
+      expect(gemini.requests[0]!.body.generationConfig?.thinkingConfig).toEqual({ thinkingLevel: 'LOW' });
+    } finally {
+      await chat.close();
+    }
+  });
+
   it('bad options and a missing key fail every turn with a clear error (event and result)', async () => {
     const bad = embedded({ model: 'not a model!' });
     const turn = bad.send('hi');

@@ -227,8 +227,8 @@ export class ChatEngine {
     };
     if (thinking?.adjusted) state.warnings.push(thinking.adjusted);
     if (trimmed) state.warnings.push(`${trimmed} older messages were left out to fit the history budget.`);
-    for (const warning of state.warnings) emit({ type: 'warning', message: warning });
     emit({ type: 'session', session_id: session.id, turn_id: state.turnId, model });
+    for (const warning of state.warnings) emit({ type: 'warning', message: warning });
     const patch: Partial<SessionRow> = { model, base_id: baseId ?? null, updated_at: now.toISOString() };
     if (!session.title) patch.title = message.slice(0, 80);
     await this.deps.repo.updateSession(session.id, patch);
