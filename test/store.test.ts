@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { type Kysely, Migrator, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { hashApiKey, keyId } from '../src/store/api-keys.js';
 import { runKeys, runMigrate } from '../src/store/cli.js';
 import {
   AmbiguousKeyError,
@@ -29,7 +30,6 @@ import {
 } from '../src/store/index.js';
 import { buildMigrations } from '../src/store/migrations/index.js';
 import { type Database, MIGRATION_LOCK_TABLE, MIGRATION_TABLE, STORE_TABLES } from '../src/store/schema.js';
-import { hashApiKey, keyId } from '../src/store/api-keys.js';
 import { freePort } from './helpers/ports.js';
 import { requireService } from './helpers/services.js';
 import { type TcpProxy as BlackholeProxy, startTcpProxy } from './helpers/tcp-proxy.js';
@@ -840,7 +840,9 @@ describe('store cli', () => {
   it('migrate applies and reports; --status lists every migration', async () => {
     const pending = capture();
     expect(await runMigrate(store, pending.stream, { status: true })).toBe(0);
-    expect(pending.text()).toMatch(/^MIGRATION\s+APPLIED\n001_initial\s+pending\n002_usage_details\s+pending\n$/);
+    expect(pending.text()).toMatch(
+      /^MIGRATION\s+APPLIED\n001_initial\s+pending\n002_usage_details\s+pending\n$/,
+    );
 
     const first = capture();
     expect(await runMigrate(store, first.stream, {})).toBe(0);

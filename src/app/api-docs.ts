@@ -4,7 +4,7 @@
  */
 
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import express, { type RequestHandler, Router } from 'express';
 
 const PAGE = `<!doctype html>

@@ -66,6 +66,12 @@ export interface ApiRouteSpec<
   handler(request: ApiRequest<z.output<P>, z.output<Q>, z.output<B>>): Promise<ApiResult> | ApiResult;
 }
 
+/** A route as the root keeps it: which module declared it. */
+export interface RegisteredRoute {
+  module: string;
+  spec: ApiRouteSpec;
+}
+
 /** How a module adds routes; the root mounts them after authentication. */
 export interface ApiRoutes {
   route<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(spec: ApiRouteSpec<P, Q, B>): void;

@@ -14,16 +14,21 @@ import express, {
 } from 'express';
 import type { z } from 'zod';
 import type { Logger } from '../logger.js';
-import { type ApiRouteSpec, type FieldProblem, HttpProblem, problems, Reply } from './api.js';
+import {
+  type ApiRouteSpec,
+  type FieldProblem,
+  HttpProblem,
+  problems,
+  type RegisteredRoute,
+  Reply,
+} from './api.js';
+
+export type { RegisteredRoute } from './api.js';
+
 import { apiDocsRouter } from './api-docs.js';
 import type { ModuleInstance } from './module.js';
 import { buildOpenApi, type OpenApiInfo } from './openapi.js';
 import { hasScope, type Principal } from './principal.js';
-
-export interface RegisteredRoute {
-  module: string;
-  spec: ApiRouteSpec;
-}
 
 export interface ApiMount {
   path: string;

@@ -4,7 +4,7 @@
  * document cannot drift from what the server validates.
  */
 import { z } from 'zod';
-import type { RegisteredRoute } from './http-api.js';
+import type { RegisteredRoute } from './api.js';
 
 export interface OpenApiInfo {
   title: string;

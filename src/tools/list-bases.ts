@@ -1,5 +1,5 @@
-import { canUseBase } from '../app/principal.js';
 import { z } from 'zod';
+import { canUseBase } from '../app/principal.js';
 import { defineTool } from './define.js';
 import { fitToBudget, plural } from './format.js';
 
@@ -17,7 +17,9 @@ export const listBases = defineTool({
   async run(_args, ctx) {
     const principal = ctx.principal;
     // A principal limited to some bases sees only those (the rest would only invite denied calls).
-    const all = (await ctx.schemas.bases(ctx.signal)).filter((b) => !principal || canUseBase(principal, b.id));
+    const all = (await ctx.schemas.bases(ctx.signal)).filter(
+      (b) => !principal || canUseBase(principal, b.id),
+    );
     const line = (b: (typeof all)[number]) => `${b.id} ${b.name} (${b.permissionLevel})`;
     const { count, truncated } = fitToBudget(all, line, ctx.maxResponseChars);
     const bases = all.slice(0, count);
