@@ -62,7 +62,10 @@ describe('no second copy', () => {
     const offenders = files.filter(
       (f) => f !== 'src/airtable/ids.ts' && !NOT_YET_MOVED.has(f) && ID_SHAPE.test(readFileSync(f, 'utf8')),
     );
-    expect(offenders).toEqual([]);
+    expect(
+      offenders,
+      'use BASE_ID_PATTERN, RECORD_ID_PATTERN, … or ID_BODY from src/airtable/ids.ts',
+    ).toEqual([]);
   });
 
   it('writes no field-type group (or the whole list) a second time', () => {
@@ -84,6 +87,6 @@ describe('no second copy', () => {
         if (groups.includes(items)) copies.push(`${file}: ${items}`);
       }
     }
-    expect(copies).toEqual([]);
+    expect(copies, 'import the list or group from src/airtable/field-types.ts').toEqual([]);
   });
 });
