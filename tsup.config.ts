@@ -27,14 +27,20 @@ const CLI_BANNER = [
   'const require = __createRequire(import.meta.url);',
 ].join('\n');
 
+// The library and each module's own entry (`airtable-mcp-kit/orchestrator`, …), as package.json exports them.
+const LIBRARY_ENTRIES = {
+  index: 'src/index.ts',
+  orchestrator: 'src/orchestrator/index.ts',
+};
+
 export default defineConfig([
   {
     ...common,
-    entry: { index: 'src/index.ts' },
+    entry: LIBRARY_ENTRIES,
     // Only this build cleans dist/; the CLI build below writes its files after its (longer) bundling.
     clean: true,
     // Declarations are slow to build; the test run's rebuild (test/global-setup.ts) skips them.
-    dts: process.env.TSUP_SKIP_DTS ? false : { entry: { index: 'src/index.ts' } },
+    dts: process.env.TSUP_SKIP_DTS ? false : { entry: LIBRARY_ENTRIES },
   },
   {
     ...common,
