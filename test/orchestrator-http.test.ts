@@ -286,6 +286,45 @@ describe('POST /api/chat', () => {
   });
 });
 
+describe('a client that goes away', () => {
+  it('cancels the turn; the session is free for the next message', async () => {
+    gemini.enqueue(say('first'));
+    const first = await call('POST', '/chat', ALICE, { message: 'start' });
+    const sessionId = first.body.session_id;
+    gemini.enqueue(say('too slow', { delayMs: 3_000 }));
+    const controller = new AbortController();
+    const response = await server.fetch('/api/chat', {
+      method: 'POST',
+      token: ALICE,
+      headers: { accept: 'text/event-stream' },
+      json: { message: 'slow one', session_id: sessionId },
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    const { value } = await reader.read();
+    expect(new TextDecoder().decode(value)).toContain('event: session');
+    // Wait until the model call is under way, then hang up.
+    for (let i = 0; i < 50 && gemini.requests.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    await reader.cancel().catch(() => undefined);
+    gemini.enqueue(say('here again'));
+    let next = await call('POST', '/chat', ALICE, { message: 'are you there?', session_id: sessionId });
+    for (let i = 0; i < 20 && next.status === 409; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      next = await call('POST', '/chat', ALICE, { message: 'are you there?', session_id: sessionId });
+    }
+    expect(next.status).toBe(200);
+    expect(next.body.response).toBe('here again');
+    const history = await call('GET', `/sessions/${sessionId}/history`, ALICE);
+    expect(history.body.history.filter((h: Json) => h.role === 'user').map((h: Json) => h.message)).toEqual([
+      'start',
+      'slow one',
+      'are you there?',
+    ]);
+  });
+});
+
 describe('approvals over HTTP', () => {
   it('pauses with pending calls, then continues when approved (SSE)', async () => {
     gemini.enqueue(
