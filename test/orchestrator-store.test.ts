@@ -250,6 +250,47 @@ for (const backend of [sqliteBackend(), postgresBackend()]) {
       expect(contents[1]!.parts.at(-1)!.thoughtSignature).toBe('sig-restart');
     });
 
+    it('calls left without answers by a replica that died are answered as interrupted', async () => {
+      const a = await replica();
+      gemini.enqueue(say('Ready.'));
+      const { session_id } = await a.o.send({ principal: ALICE, message: 'hello' }).result;
+      // What a replica killed while its tools ran leaves behind: the model's calls, no results.
+      await new ChatRepository(a.db).appendContents(
+        session_id,
+        'turn_lost',
+        [
+          {
+            role: 'model',
+            parts: [
+              {
+                functionCall: { id: 'lost1', name: 'create_record', args: {} },
+                thoughtSignature: 'sig-lost',
+              },
+            ],
+          },
+        ],
+        new Date().toISOString(),
+      );
+      const b = await replica();
+      gemini.enqueue(say('Let me check whether it was added.'));
+      const next = await b.o.send({ principal: ALICE, message: 'did it work?', sessionId: session_id })
+        .result;
+      expect(next.status).toBe('done');
+      const contents = gemini.requests.at(-1)!.body.contents;
+      expect(contents.map((c) => c.role)).toEqual(['user', 'model', 'model', 'user', 'user']);
+      expect(contents[2]!.parts[0]!.thoughtSignature).toBe('sig-lost');
+      expect(contents[3]!.parts).toEqual([
+        {
+          functionResponse: {
+            id: 'lost1',
+            name: 'create_record',
+            response: { error: expect.stringContaining('may or may not have run') },
+          },
+        },
+      ]);
+      expect(contents[4]!.parts[0]!.text).toBe('did it work?');
+    });
+
     it('two replicas never run one session at once', async () => {
       const a = await replica();
       const b = await replica();

@@ -194,7 +194,9 @@ export class ChatEngine {
       budget: input.thinkingBudget ?? this.deps.settings.thinkingBudget,
       level: input.thinkingLevel ?? this.deps.settings.thinkingLevel,
     });
-    const history = (await this.deps.repo.loadContents(session.id)).map((stored) => stored.content);
+    const history = answerInterruptedCalls(
+      (await this.deps.repo.loadContents(session.id)).map((stored) => stored.content),
+    );
     const earlier = history.length === 0 ? earlierContents(input.earlier) : [];
     const userContent: Content = { role: 'user', parts: [{ text: message }] };
     const { contents, trimmed } = trimHistory(
@@ -818,6 +820,41 @@ function planCalls(parts: Part[], state: TurnState): PlannedCall[] {
     });
   }
   return calls;
+}
+
+/**
+ * A model content whose function calls never got their answers (a replica
+ * died or the store failed between the call and its results) would make
+ * every later request a 400. Such calls are answered, in what is sent (not
+ * in the store), as interrupted: they may or may not have run.
+ */
+export function answerInterruptedCalls(history: readonly Content[]): Content[] {
+  const out: Content[] = [];
+  for (let i = 0; i < history.length; i++) {
+    const content = history[i]!;
+    out.push(content);
+    if (content.role !== 'model') continue;
+    const calls = (content.parts ?? []).flatMap((part) =>
+      part.functionCall?.name ? [part.functionCall] : [],
+    );
+    if (!calls.length) continue;
+    const next = history[i + 1];
+    if (next?.role === 'user' && (next.parts ?? []).some((part) => part.functionResponse)) continue;
+    out.push({
+      role: 'user',
+      parts: calls.map((call) => ({
+        functionResponse: {
+          ...(call.id ? { id: call.id } : {}),
+          name: call.name,
+          response: {
+            error:
+              'This call was interrupted before its result was saved; it may or may not have run. Check before repeating a change.',
+          },
+        },
+      })),
+    });
+  }
+  return out;
 }
 
 /** A functionResponse part: response is always an object ({output} or {error}), the call id echoed. */
