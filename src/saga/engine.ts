@@ -676,20 +676,8 @@ export class SagaEngine {
     };
   }
 
-  /** A table's schema by id or name (fresh when not found in the cache: it may have just been created). */
   schemaSource(): SchemaSource {
-    const { schemas } = this.#deps.airtable;
-    return {
-      table: async (baseId, table, signal) => {
-        const find = (tables: TableSchema[]) =>
-          tables.find((t) => t.id === table || t.name === table) ??
-          tables.find((t) => t.name.toLowerCase() === table.toLowerCase());
-        const found =
-          find(await schemas.tables(baseId, signal)) ?? find(await schemas.tables(baseId, signal, true));
-        if (!found) throw new Error(`No table "${table}" in base ${baseId}.`);
-        return found;
-      },
-    };
+    return tableLookup(this.#deps.airtable.schemas);
   }
 
   /* ------------------------------------------------------------ step types */
@@ -942,6 +930,21 @@ export class SagaEngine {
 }
 
 /* ------------------------------------------------------------------ helpers */
+
+/** A table's schema by id or name (fresh when not found in the cache: it may have just been created). */
+export function tableLookup(schemas: EngineDeps['airtable']['schemas']): SchemaSource {
+  return {
+    table: async (baseId, table, signal) => {
+      const find = (tables: TableSchema[]) =>
+        tables.find((t) => t.id === table || t.name === table) ??
+        tables.find((t) => t.name.toLowerCase() === table.toLowerCase());
+      const found =
+        find(await schemas.tables(baseId, signal)) ?? find(await schemas.tables(baseId, signal, true));
+      if (!found) throw new WriteError(`No table "${table}" in base ${baseId}.`, false);
+      return found;
+    },
+  };
+}
 
 interface WriteSpecInput {
   op: WriteOp;
