@@ -316,6 +316,10 @@ describe('a client that goes away', () => {
     }
     expect(next.status).toBe(200);
     expect(next.body.response).toBe('here again');
+    // The cancelled message and the new one reach the model as one user turn.
+    const sent = gemini.requests.at(-1)!.body.contents;
+    expect(sent.map((c) => c.role)).toEqual(['user', 'model', 'user']);
+    expect(sent[2]!.parts.map((p) => p.text)).toEqual(['slow one', 'are you there?']);
     const history = await call('GET', `/sessions/${sessionId}/history`, ALICE);
     expect(history.body.history.filter((h: Json) => h.role === 'user').map((h: Json) => h.message)).toEqual([
       'start',

@@ -113,7 +113,7 @@ export class GeminiClient {
     const ai = await this.#client();
     const params = {
       model: request.model,
-      contents: request.contents,
+      contents: alternating(request.contents),
       config: {
         systemInstruction: request.systemInstruction,
         maxOutputTokens: this.settings.maxOutputTokens,
@@ -243,4 +243,20 @@ function upstreamMessage(error: unknown): string {
     // not JSON: use the text
   }
   return raw.slice(0, 500);
+}
+
+/**
+ * Consecutive user contents (a turn that failed before the model answered,
+ * then a new message) are sent as one, so the request alternates user and
+ * model turns. The stored history is not changed.
+ */
+export function alternating(contents: readonly Content[]): Content[] {
+  const out: Content[] = [];
+  for (const content of contents) {
+    const last = out.at(-1);
+    if (last && last.role === 'user' && content.role === 'user') {
+      out[out.length - 1] = { ...last, parts: [...(last.parts ?? []), ...(content.parts ?? [])] };
+    } else out.push(content);
+  }
+  return out;
 }
