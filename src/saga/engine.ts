@@ -150,6 +150,8 @@ export class SagaEngine {
   readonly #deps: EngineDeps;
   readonly #now: () => number;
   readonly #active = new Map<string, AbortController>();
+  /** The step attempt in progress per run: cancelling a run aborts it (compensation keeps the run's own signal). */
+  readonly #attempts = new Map<string, AbortController>();
   #timer: NodeJS.Timeout | undefined;
   #stopping = false;
   #ticking: Promise<void> | undefined;
@@ -200,7 +202,7 @@ export class SagaEngine {
     const run = await this.#deps.repo.getRun(runId);
     if (!run || TERMINAL_STATUSES.includes(run.status)) return false;
     await this.#deps.repo.requestCancel(runId);
-    this.#active.get(runId)?.abort(new StepFailure('the run was cancelled', false));
+    this.#attempts.get(runId)?.abort(new StepFailure('the run was cancelled', false));
     this.poke();
     return true;
   }
@@ -465,7 +467,9 @@ export class SagaEngine {
     });
     const retry = def.retry ?? DEFAULT_RETRY;
     const timeoutMs = (def.timeout_seconds ?? this.#deps.options.stepTimeoutSeconds) * 1000;
-    const stepSignal = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+    const attempt = new AbortController();
+    this.#attempts.set(run.id, attempt);
+    const stepSignal = AbortSignal.any([signal, attempt.signal, AbortSignal.timeout(timeoutMs)]);
     const principal = JSON.parse(run.principal) as Principal;
     const started = performance.now();
     let requests = 0;
@@ -508,6 +512,8 @@ export class SagaEngine {
         return 'sleep';
       }
       return this.#failStep(run, plan, idx, def, error.message, attempts);
+    } finally {
+      this.#attempts.delete(run.id);
     }
   }
 
