@@ -14,6 +14,8 @@ import orchestratorModule from '../src/orchestrator/index.js';
 import { generateApiKey } from '../src/store/api-keys.js';
 import { type AppServer, startAppServer } from './helpers/app-server.js';
 import { callTools, type FakeGemini, say, startFakeGemini } from './helpers/fake-gemini.js';
+import { testDatabases } from './helpers/postgres.js';
+import { requireService } from './helpers/services.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are loosely shaped JSON in these tests
 type Json = any;
@@ -506,5 +508,54 @@ describe('tools, models and budgets', () => {
     await gdpr.eraseUser('usr_alice');
     expect(((await gdpr.exportUser('usr_alice')) as Json).orchestrator.sessions).toEqual([]);
     expect((await call('GET', '/sessions', ALICE)).body.sessions).toEqual([]);
+  });
+});
+
+const pgUp = await requireService(
+  'PostgreSQL',
+  async () => {
+    const databases = testDatabases();
+    await databases.create('amk_chat_probe');
+    await databases.dropAll();
+  },
+  '127.0.0.1:5432',
+);
+
+describe.skipIf(!pgUp)('on PostgreSQL (DATABASE_URL)', () => {
+  const databases = testDatabases();
+  let pgServer: AppServer;
+  beforeAll(async () => {
+    pgServer = await startAppServer({
+      modules: [orchestratorModule, testAuth],
+      env: env({ GEMINI_API_KEY: KEY, DATABASE_URL: await databases.create('amk_chat_http') }),
+    });
+  });
+  afterAll(async () => {
+    await pgServer?.close();
+    await databases.dropAll();
+  });
+
+  it('migrates the chat tables with the root’s migrator and keeps sessions there', async () => {
+    const status = await pgServer.handle.store.migrationStatus();
+    expect(status.map((m) => [m.name, Boolean(m.appliedAt)])).toContainEqual(['orchestrator/001_chat', true]);
+    gemini.enqueue(
+      callTools({ name: 'list_tables', args: {}, id: 'p1', signature: 'sig-pg' }),
+      say('Three.'),
+    );
+    const chat = await pgServer.fetch('/api/chat', {
+      method: 'POST',
+      token: ALICE,
+      json: { message: 'tables?' },
+    });
+    expect(chat.status).toBe(200);
+    const body = (await chat.json()) as Json;
+    expect(body).toMatchObject({ status: 'done', response: 'Three.', tools_used: ['list_tables'] });
+    const history = (await (
+      await pgServer.fetch(`/api/sessions/${body.session_id}/history?raw=true`, { token: ALICE })
+    ).json()) as Json;
+    expect(history.history.map((h: Json) => h.message)).toEqual(['tables?', 'Three.']);
+    expect(history.contents[1].parts[0].thoughtSignature).toBe('sig-pg');
+    const sessions = (await (await pgServer.fetch('/api/sessions', { token: ALICE })).json()) as Json;
+    expect(sessions.sessions[0]).toMatchObject({ session_id: body.session_id, turns: 1 });
   });
 });
