@@ -11,7 +11,7 @@ import { type Kysely, Migrator } from 'kysely';
 import pg from 'pg';
 import { AirtableClient, createMemoryLimiter } from '../src/airtable/index.js';
 import type { Principal } from '../src/app/principal.js';
-import { silentLogger } from '../src/logger.js';
+import { type Logger, silentLogger } from '../src/logger.js';
 import { SagaEngine } from '../src/saga/engine.js';
 import { sagaMigrations } from '../src/saga/migrations.js';
 import { defaultSagaOptions, type SagaOptions } from '../src/saga/options.js';
@@ -106,6 +106,7 @@ export function makeEngine(
   sandbox: SandboxHandle,
   options: Partial<SagaOptions> = {},
   workerId?: string,
+  logger: Logger = silentLogger(),
 ) {
   const client = new AirtableClient({
     token: sandbox.token,
@@ -128,7 +129,7 @@ export function makeEngine(
     repo,
     tools,
     airtable: { client, schemas, defaultBase: BASE },
-    logger: silentLogger(),
+    logger,
     workerId,
     options: defaultSagaOptions({ pollMs: 50, leaseMs: 2000, ...options }),
   });

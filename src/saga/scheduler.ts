@@ -45,14 +45,9 @@ export function nextFires(
   return out;
 }
 
-/** The latest due time in (stored next, now]: the one that fires after downtime. */
+/** The latest due time in [stored next, now]: the one that fires after downtime. */
 export function latestDue(expression: string, timezone: string | undefined, dueAt: Date, now: Date): Date {
   const job = cron(expression, timezone);
-  let latest = dueAt;
-  for (let i = 0; i < 100_000; i++) {
-    const next = job.nextRun(latest);
-    if (!next || next > now) break;
-    latest = next;
-  }
-  return latest;
+  const [latest] = job.previousRuns(1, new Date(now.getTime() + 1));
+  return latest && latest > dueAt ? latest : dueAt;
 }
