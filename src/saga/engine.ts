@@ -658,7 +658,9 @@ export class SagaEngine {
       await this.#finishStep(run.id, idx, { waited_until: iso(until) });
       return 'next';
     }
-    await this.#setRun(run.id, { wake_at: iso(until) });
+    // Wake at the deadline if it comes first (the run then compensates).
+    const deadline = run.deadline_at ? Date.parse(run.deadline_at) + 1 : Number.POSITIVE_INFINITY;
+    await this.#setRun(run.id, { wake_at: iso(Math.min(until, deadline)) });
     return 'sleep';
   }
 
