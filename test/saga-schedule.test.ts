@@ -185,6 +185,25 @@ for (const backend of [sqliteBackend(), postgresBackend()]) {
       expect(back.fields.Project).toEqual([out.refs.p]);
     });
 
+    it('a person sees only their own workflows and runs; an admin sees all', async () => {
+      const bob = { ...USER, id: 'usr_bob', userId: 'usr_bob' };
+      const admin = { ...USER, id: 'usr_root', userId: 'usr_root', role: 'admin' as const };
+      const wf = (await service.createWorkflow(USER, {
+        name: 'Alice only',
+        steps: [{ name: 'n', type: 'log', message: 'x', level: 'info' }] as never,
+        compensate: true,
+        triggers: [{ type: 'manual' }],
+        status: 'active',
+      })) as { id: string };
+      await expect(service.getWorkflow(bob, wf.id)).rejects.toMatchObject({ status: 404 });
+      expect((await service.listWorkflows(bob, { skip: 0, limit: 100 })).total).toBe(0);
+      expect((await service.getWorkflow(admin, wf.id)).name).toBe('Alice only');
+      const { run } = await service.trigger(USER, await service.getWorkflowRow(USER, wf.id), {}, 'manual');
+      await expect(service.getRun(bob, run.id)).rejects.toMatchObject({ status: 404 });
+      await expect(service.cancelRun(bob, run.id)).rejects.toMatchObject({ status: 404 });
+      await engine.runUntilDone(run.id);
+    });
+
     it('GDPR: a user’s workflows, runs and steps are found and erased', async () => {
       const exported = (await service.repo.userData(USER.userId!)) as {
         workflows: unknown[];
