@@ -171,6 +171,13 @@ export function rowsToInputs(
   return { inputs, failures, mapping, ignored_columns: ignored, rowOf };
 }
 
+/** "1,234.5", "$1,234", "12%", and a decimal comma with one or two decimals ("1,5", "3,25"). */
+function parseNumber(text: string): number {
+  const bare = text.replace(/[$€£\s]/g, '').replace(/%$/, '');
+  if (/^-?\d+,\d{1,2}$/.test(bare)) return Number(bare.replace(',', '.'));
+  return Number(bare.replace(/,/g, ''));
+}
+
 const TRUE = new Set(['true', 'yes', 'y', '1', 'x', '✓', 'checked']);
 const FALSE = new Set(['false', 'no', 'n', '0', '', 'unchecked']);
 
@@ -187,14 +194,7 @@ function convert(cell: unknown, field: FieldSchema, typecast: boolean): unknown 
     case 'percent':
     case 'rating':
     case 'duration': {
-      const n =
-        typeof text === 'number'
-          ? text
-          : Number(
-              String(text)
-                .replace(/[$€£,\s]/g, '')
-                .replace(/%$/, ''),
-            );
+      const n = typeof text === 'number' ? text : parseNumber(String(text));
       if (!Number.isFinite(n)) throw new ImportError(`"${field.name}": "${String(cell)}" is not a number`);
       return field.type === 'percent' && typeof text === 'string' && text.endsWith('%') ? n / 100 : n;
     }
