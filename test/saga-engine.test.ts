@@ -178,6 +178,50 @@ for (const backend of [sqliteBackend(), postgresBackend()]) {
       expect(steps[0]!.compensation_status).toBe('done');
     });
 
+    it('a step recorded as failed before a crash (compensation not begun) makes the resumed run compensate', async () => {
+      const plan = {
+        steps: [
+          { name: 'a', type: 'log', message: 'a' },
+          { name: 'b', type: 'log', message: 'b' },
+        ],
+      } as unknown as Plan;
+      const started = await engine.start({ plan, input: {}, principal: USER, name: 'crash window' });
+      const id = started!.run.id;
+      const now = new Date().toISOString();
+      await engine.repo.db
+        .updateTable('saga_runs')
+        .set({ status: 'running', started_at: now })
+        .where('id', '=', id)
+        .execute();
+      await engine.repo.db
+        .insertInto('saga_steps')
+        .values({
+          run_id: id,
+          idx: 0,
+          name: 'a',
+          type: 'log',
+          status: 'failed',
+          attempts: 3,
+          input: '{}',
+          outcome: 'error',
+          result: null,
+          error: 'boom',
+          journal: null,
+          compensation_status: 'none',
+          compensation_result: null,
+          compensation_error: null,
+          compensation_attempts: 0,
+          started_at: now,
+          finished_at: now,
+          compensated_at: null,
+        })
+        .execute();
+      const run = await engine.runUntilDone(id);
+      expect(run.status).toBe('compensated');
+      expect(run.error).toMatch(/Step "a" failed: boom/);
+      expect((await engine.repo.getSteps(id)).map((s) => s.name)).toEqual(['a']);
+    });
+
     it('starting with the same idempotency key twice returns the first run', async () => {
       const plan = { steps: [{ name: 'l', type: 'log', message: 'hi' }] } as unknown as Plan;
       const a = await engine.start({

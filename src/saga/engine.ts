@@ -438,6 +438,11 @@ export class SagaEngine {
       }
       row = await this.#insertStep(run.id, idx, def, JSON.stringify(input));
     }
+    if (row.status === 'failed' && !def.continue_on_error) {
+      // Failed for good before a crash, compensation not begun yet: begin it now.
+      await this.#beginCompensation(run, `Step "${def.name}" failed: ${row.error ?? 'unknown error'}`, plan);
+      return 'next';
+    }
     if (row.status === 'completed' || row.status === 'skipped' || row.status === 'failed') {
       // Recorded already (a crash between the step and the run's pointer): move on.
       await this.#setRun(run.id, { current_step: idx + 1, wake_at: null });
