@@ -6,6 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AirtableClient } from '../src/airtable/index.js';
 import type { SagaEngine } from '../src/saga/engine.js';
 import type { Plan } from '../src/saga/types.js';
 import { startSandbox } from '../src/sandbox/index.js';
@@ -220,6 +221,34 @@ for (const backend of [sqliteBackend(), postgresBackend()]) {
       expect(run.status).toBe('compensated');
       expect(run.error).toMatch(/Step "a" failed: boom/);
       expect((await engine.repo.getSteps(id)).map((s) => s.name)).toEqual(['a']);
+    });
+
+    it('renames of a table and a field are restored by compensation', async () => {
+      const client = new AirtableClient({ token: sandbox.token, baseUrl: sandbox.url });
+      const before = (await client.getBaseSchema(BASE)).find((t) => t.name === 'Tasks')!;
+      const notes = before.fields.find((f) => f.name === 'Notes')!;
+      const plan = {
+        steps: [
+          {
+            name: 'field',
+            type: 'tool',
+            tool: 'update_field',
+            args: { table_id: 'Tasks', field_id: 'Notes', name: 'Remarks', description: 'new' },
+          },
+          { name: 'table', type: 'tool', tool: 'update_table', args: { table_id: 'Tasks', name: 'Jobs' } },
+          { name: 'boom', type: 'condition', condition: { left: false, op: 'truthy' }, on_false: 'fail' },
+        ],
+      } as unknown as Plan;
+      const started = await engine.start({ plan, input: {}, principal: USER, name: 'schema undo' });
+      const run = await engine.runUntilDone(started!.run.id);
+      expect(run.status, run.error ?? '').toBe('compensated');
+      const steps = await engine.repo.getSteps(run.id);
+      expect(steps.map((s) => s.status)).toEqual(['completed', 'completed', 'failed']);
+      const after = (await client.getBaseSchema(BASE)).find((t) => t.id === before.id)!;
+      expect(after.name).toBe('Tasks');
+      const field = after.fields.find((f) => f.id === notes.id)!;
+      expect(field.name).toBe('Notes');
+      expect(field.description ?? '').toBe(notes.description ?? '');
     });
 
     it('starting with the same idempotency key twice returns the first run', async () => {

@@ -709,6 +709,9 @@ export class SagaEngine {
         if (op && def.compensation === undefined) {
           return this.#write(toolToWrite(def.tool, op, (input.args ?? {}) as Record<string, unknown>), ctx);
         }
+        if ((def.tool === 'update_field' || def.tool === 'update_table') && def.compensation === undefined) {
+          await this.#journalSchema(def.tool, (input.args ?? {}) as Record<string, unknown>, ctx);
+        }
         return this.#tool(def.tool, (input.args ?? {}) as Record<string, unknown>, ctx);
       }
       case 'http_request': {
@@ -776,6 +779,38 @@ export class SagaEngine {
       ...(summary.records.length === 1 ? { id: summary.records[0]!.id } : {}),
       ...(journal.op === 'delete' ? { note: 'Undoing a delete re-creates the records with new ids.' } : {}),
     };
+  }
+
+  /** Before renaming a table or field: its name and description now (the undo), saved before the change is sent. */
+  async #journalSchema(tool: string, args: Record<string, unknown>, ctx: StepContext): Promise<void> {
+    if ((ctx.journal as unknown as SchemaJournal | undefined)?.kind === 'schema') return;
+    const baseId = (args.base_id as string | undefined) ?? this.#deps.airtable.defaultBase;
+    if (!baseId) throw new StepFailure('Give base_id: there is no default base.', false);
+    if (!canUseBase(ctx.principal, baseId))
+      throw new StepFailure(`This run may not use base ${baseId}.`, false);
+    const table = await this.schemaSource().table(baseId, String(args.table_id ?? ''), ctx.signal);
+    let restore: Record<string, unknown>;
+    if (tool === 'update_table') {
+      restore = {
+        base_id: baseId,
+        table_id: table.id,
+        name: table.name,
+        description: table.description ?? '',
+      };
+    } else {
+      const key = String(args.field_id ?? '');
+      const field = table.fields.find((f) => f.id === key || f.name === key);
+      if (!field) throw new StepFailure(`No field "${key}" in table "${table.name}".`, false);
+      restore = {
+        base_id: baseId,
+        table_id: table.id,
+        field_id: field.id,
+        name: field.name,
+        description: field.description ?? '',
+      };
+    }
+    const journal: SchemaJournal = { kind: 'schema', tool, restore };
+    await ctx.saveJournal(journal as unknown as WriteJournal);
   }
 
   async #tool(name: string, args: Record<string, unknown>, ctx: StepContext): Promise<unknown> {
@@ -895,6 +930,21 @@ export class SagaEngine {
       // The write journal is left as it is; the undo keeps its own progress.
       save: (j) => this.#setStep(run.id, step.idx, { journal: JSON.stringify(j) }),
     };
+    const schema = journal as unknown as SchemaJournal | undefined;
+    if (schema?.kind === 'schema') {
+      await this.#tool(schema.tool, schema.restore, {
+        run,
+        principal,
+        signal,
+        journal: undefined,
+        refs: {},
+        saveJournal: async () => {},
+        ops: () => ops,
+      }).catch((error: unknown) => {
+        throw new WriteError((error as Error).message, !(error instanceof StepFailure) || error.retryable);
+      });
+      return { ...undo, restored: [String(schema.restore.field_id ?? schema.restore.table_id)] };
+    }
     if (journal?.kind === 'airtable') {
       return (await undoWrite(ops, journal, undo, (u) =>
         this.#setStep(run.id, step.idx, { compensation_result: JSON.stringify(u) }),
@@ -1053,8 +1103,17 @@ export function toolToWrite(tool: string, op: WriteOp, args: Record<string, unkn
   }
 }
 
+/** A table or field rename: what restores it. */
+interface SchemaJournal {
+  kind: 'schema';
+  tool: string;
+  restore: Record<string, unknown>;
+}
+
 function needsCompensation(step: StepRow, def: StepDef): boolean {
   const journal = parseJson<WriteJournal>(step.journal);
+  // Recorded before the change was sent: restoring the old name and description is harmless if it never arrived.
+  if ((journal as unknown as SchemaJournal | undefined)?.kind === 'schema') return true;
   if (journal?.kind === 'airtable') {
     // Anything sent (or being sent) may have written: undo it, whether the step completed or not.
     return journal.chunks.some((c) => c.status !== 'planned');
@@ -1066,6 +1125,8 @@ function needsCompensation(step: StepRow, def: StepDef): boolean {
 
 function leftToUndo(step: StepRow, undo: UndoJournal): unknown {
   const journal = parseJson<WriteJournal>(step.journal);
+  const schema = journal as unknown as SchemaJournal | undefined;
+  if (schema?.kind === 'schema') return { tool: schema.tool, restore: schema.restore };
   if (journal?.kind !== 'airtable')
     return { compensation: 'see the step definition', result: parseJson(step.result) };
   const written = journal.chunks.flatMap((c) => c.written ?? []).map((w) => w.id);
