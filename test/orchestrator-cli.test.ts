@@ -5,13 +5,19 @@
  * shows tool calls, asks y/n before a write, and knows /cost, /history,
  * /new and /quit; without a key it says in one line how to set one.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ModuleCommandContext } from '../src/app/module.js';
 import { type AppConfig, sectionSchema } from '../src/app/options.js';
+import { buildApp } from '../src/app/root.js';
+import { loadConfig } from '../src/config.js';
 import { silentLogger } from '../src/logger.js';
 import { runChatCommand } from '../src/orchestrator/cli.js';
+import orchestratorModule from '../src/orchestrator/index.js';
 import { NO_KEY_HELP, orchestratorOptions } from '../src/orchestrator/options.js';
 import { callTools, type FakeGemini, fault, say, startFakeGemini } from './helpers/fake-gemini.js';
 import { DEMO_BASE, openChatDb, startTestRuntime, type TestRuntime } from './helpers/fake-gemini-runtime.js';
@@ -214,5 +220,53 @@ describe('chat (interactive)', () => {
     expect(err).toBe(`${NO_KEY_HELP}\n`);
     expect(err.trim().split('\n')).toHaveLength(1);
     expect(gemini.requests).toHaveLength(0);
+  });
+});
+
+describe('chat on the real root (--sandbox)', () => {
+  it('builds the app as a module command does, answers with the tools and keeps the session in the store', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'amk-chat-cli-'));
+    const env = {
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'silent',
+      MODULES: 'orchestrator',
+      GEMINI_API_KEY: KEY,
+      GEMINI_BASE_URL: gemini.url,
+      GEMINI_MAX_RETRIES: '0',
+    };
+    const config = loadConfig({ sandbox: true }, env, [orchestratorModule]);
+    const app = await buildApp(config, 'cli', { modules: [orchestratorModule], logger: silentLogger() });
+    try {
+      expect(app.modules.has('orchestrator')).toBe(true);
+      gemini.enqueue(
+        callTools({ name: 'list_tables', args: {}, id: 'r1', signature: 'sig-root' }),
+        say('The demo base has Projects, Tasks and People.'),
+      );
+      const stdin = new PassThrough();
+      stdin.end();
+      const stdout = collector();
+      const stderr = collector();
+      const code = await runChatCommand({
+        config,
+        args: ['-m', 'What is in my base?'],
+        stdin,
+        stdout: stdout.stream,
+        stderr: stderr.stream,
+        app: async () => ({ ...app.context!, modules: app.modules }),
+      });
+      expect(stderr.text()).toMatch(/✓ list_tables \d+ ms/);
+      expect(code).toBe(0);
+      expect(stdout.text()).toBe('The demo base has Projects, Tasks and People.\n');
+      // The sandbox's demo base is the default: the model is told, and the tool ran on it.
+      expect(JSON.stringify(gemini.requests[0]!.body.systemInstruction)).toContain('appSandboxDemo001');
+      const rows = (await app
+        .context!.store.db.selectFrom('chat_sessions')
+        .select(['owner_id', 'base_id'])
+        .execute()) as { owner_id: string; base_id: string | null }[];
+      expect(rows).toEqual([{ owner_id: 'cli', base_id: 'appSandboxDemo001' }]);
+    } finally {
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
