@@ -174,7 +174,7 @@ describe('HTTP server with sessions', () => {
     await Promise.all(clients.map((c) => c.close()));
   });
 
-  it('reports health on every alias without a key, and metrics', async () => {
+  it('reports health on every alias without a key, and metrics with one', async () => {
     for (const path of ['/health', '/health/', '/api/health']) {
       const res = await fetch(`${server.url}${path}`);
       expect(res.status, path).toBe(200);
@@ -182,7 +182,9 @@ describe('HTTP server with sessions', () => {
       expect(body.version).toMatch(/^\d+\.\d+\.\d+/);
       expect(body.components).toHaveProperty('airtable');
     }
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    // With API keys required, /metrics needs one too (METRICS_PUBLIC opens it).
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
+    const metrics = await (await fetch(`${server.url}/metrics`, { headers: HEADERS })).text();
     expect(metrics).toMatch(/airtable_mcp_tool_calls_total\{[^}]*tool="get_records"/);
     expect(metrics).toMatch(/airtable_mcp_open_sessions/);
   });

@@ -189,7 +189,9 @@ describe.runIf(services.postgres && services.redis)('two replicas sharing Postgr
         components: Record<string, { status: string }>;
       };
       expect(health.components.redis?.status).toBe('down');
-      const metrics = await (await fetch(`${replicas[0]!.url}/metrics`)).text();
+      const metrics = await (
+        await fetch(`${replicas[0]!.url}/metrics`, { headers: { 'X-API-Key': key } })
+      ).text();
       expect(metrics).toMatch(/airtable_mcp_redis_up 0/);
     } finally {
       redisProxy.restore();
@@ -197,8 +199,9 @@ describe.runIf(services.postgres && services.redis)('two replicas sharing Postgr
     await expect
       .poll(
         async () =>
-          ((await (await fetch(`${replicas[0]!.url}/metrics`)).text()).match(/airtable_mcp_redis_up (\d)/) ??
-            [])[1],
+          ((
+            await (await fetch(`${replicas[0]!.url}/metrics`, { headers: { 'X-API-Key': key } })).text()
+          ).match(/airtable_mcp_redis_up (\d)/) ?? [])[1],
         {
           timeout: 30_000,
           interval: 500,

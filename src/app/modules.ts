@@ -4,9 +4,11 @@
  * only when the module is created. Add a module: one line here.
  */
 import consoleModule from '../console/index.js';
+import orchestratorModule from '../orchestrator/index.js';
+import sagaModule from '../saga/index.js';
 import type { ModuleDefinition, RunMode } from './module.js';
 
-export const MODULES: readonly ModuleDefinition[] = [consoleModule];
+export const MODULES: readonly ModuleDefinition[] = [consoleModule, orchestratorModule, sagaModule];
 
 /** Migrations of every known module, named '<module>/<name>' (all are applied, so enabling one later needs no migrate). */
 export function moduleMigrations(modules: readonly ModuleDefinition[] = MODULES) {

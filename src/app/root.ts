@@ -23,6 +23,7 @@ import {
   createToolRuntime,
   type ToolCallRecord,
 } from '../tools/runtime.js';
+import { TOOLSETS } from '../tools/toolsets.js';
 import { type AirtableTarget, clientFor, limiterFor, resolveTarget } from './airtable.js';
 import type { AuthStrategy } from './auth.js';
 import type {
@@ -198,7 +199,9 @@ async function assemble(
       modules.set(definition.name, instance);
       if (instance.gdpr) hooks.set(definition.name, instance.gdpr);
       for (const tool of instance.tools ?? []) {
+        // Module tools follow --toolsets and --read-only like the core's, so a hosted tools/list only grows when asked.
         if (config.tools.readOnly && tool.kind !== 'read') continue;
+        if (!toolsetEnabled(config, tool.toolset)) continue;
         runtime.add(tool);
       }
     }
@@ -226,6 +229,15 @@ async function assemble(
     authStrategies: instances.flatMap((m) => m.authStrategies ?? []),
     health: instances.flatMap((m) => m.health ?? []),
   };
+}
+
+/**
+ * A toolset --toolsets can name (a core one, or a module's listed in TOOLSETS such as 'automation') is on only when
+ * chosen; one only its module declares is on whenever the module runs.
+ */
+function toolsetEnabled(config: AppConfig, toolset: string): boolean {
+  if (!(toolset in TOOLSETS)) return true;
+  return (config.tools.toolsets as readonly string[]).includes(toolset);
 }
 
 async function stopModule(name: string, instance: ModuleInstance, logger: Logger): Promise<void> {

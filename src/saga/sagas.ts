@@ -6,12 +6,14 @@
  * linked children across tables, all or nothing) and apply_changes (an
  * ordered list of creates, updates and deletes in one base, as one saga).
  */
+
 import { z } from 'zod';
+import { BASE_ID_PATTERN } from '../airtable/ids.js';
 import type { Plan, StepDef } from './types.js';
 
 const baseId = z
   .string()
-  .regex(/^app[A-Za-z0-9]{14}$/, 'must be a base id like appXXXXXXXXXXXXXX')
+  .regex(BASE_ID_PATTERN, 'must be a base id like appXXXXXXXXXXXXXX')
   .optional()
   .describe('Default: the server’s default base.');
 const fields = z.record(z.string(), z.unknown());
@@ -56,7 +58,7 @@ export const applyChangesInput = z.object({
 });
 
 export const integrationInput = z.object({
-  base_id: z.string().regex(/^app[A-Za-z0-9]{14}$/, 'must be a base id like appXXXXXXXXXXXXXX'),
+  base_id: z.string().regex(BASE_ID_PATTERN, 'must be a base id like appXXXXXXXXXXXXXX'),
   metadata_table: z
     .string()
     .min(1)

@@ -10,6 +10,8 @@ export const TOOLSETS = {
   bulk: 'Upsert and batch delete (opt-in)',
   schema_edit: 'Create and update tables and fields (opt-in)',
   comments: 'List and create record comments (opt-in)',
+  automation:
+    'Workflows and sagas: apply_changes, run_workflow, import_file… (opt-in; needs the saga module, hosted mode)',
 } as const;
 
 export type ToolsetName = keyof typeof TOOLSETS;
