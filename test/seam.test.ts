@@ -216,6 +216,9 @@ describe.each([
     expect(status.map((m) => [m.name, Boolean(m.appliedAt)])).toContainEqual(['notes/001_items', true]);
     const res = await server.fetch('/api/notes/greeting');
     expect(res.status).toBe(200);
+    // A route without authentication ignores a refused credential rather than answering 401.
+    const stale = await server.fetch('/api/notes/greeting', { token: 'tok_nobody' });
+    expect(stale.status).toBe(200);
     expect(await res.json()).toEqual({ greeting: 'hi there' });
   });
 

@@ -67,8 +67,14 @@ export function principalResolver(options: AuthChainOptions): PrincipalResolver 
   const refuse = (message: string) => new HttpProblem(401, 'Unauthorized', message, { headers: challenge });
   return async (req, res, mode) => {
     const credential = presentedKey(req);
+    // Routes without authentication (sign-in, refresh, webhooks) ignore a stale credential instead of refusing it.
     const principal =
-      credential === undefined ? undefined : await identify(options.strategies, credential, req);
+      credential === undefined
+        ? undefined
+        : await identify(options.strategies, credential, req).catch((error: unknown) => {
+            if (mode === 'none' && error instanceof HttpProblem && error.status !== 503) return undefined;
+            throw error;
+          });
     const resolved =
       principal ?? (options.open || mode === 'none' ? unauthenticated(options.open) : undefined);
     if (!resolved) {
