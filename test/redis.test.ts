@@ -227,8 +227,8 @@ describe.skipIf(noRedis)('Redis limiter', () => {
     expect(server).toHaveLength(80);
     expect(perReplica).toEqual([40, 40]);
     expect(maxInAnyWindow(server, 1000)).toBe(5);
-    // Local resolve times add a little event-loop jitter to the same invariant.
-    expect(maxInAnyWindow(localTimes, 990)).toBeLessThanOrEqual(5);
+    // The grant times Redis recorded are the guarantee. When each caller's promise resolved locally is not:
+    // on a loaded machine a stalled event loop resolves several grants at once (CI saw 7 "within" 990 ms).
     // No wasted capacity: 80 grants need 15 further windows, plus polling slack.
     const span = Math.max(...server) - Math.min(...server);
     expect(span).toBeGreaterThanOrEqual(15 * 1000);
