@@ -38,7 +38,7 @@ import type {
 import { MODULES, moduleMigrations, selectModules } from './modules.js';
 import type { AppConfig } from './options.js';
 import type { UsageSink } from './usage.js';
-import { createUsageSink } from './usage-sink.js';
+import { createUsageSink, toolCallUsage } from './usage-sink.js';
 
 /** What a hosted server shares beyond one request (store, Redis); built by the HTTP transport's state opener. */
 export interface SharedState {
@@ -151,18 +151,7 @@ async function assemble(
     },
     requests,
     onCall: (call) => {
-      usage.record({
-        kind: 'tool',
-        name: call.tool,
-        outcome: call.outcome,
-        durationMs: call.durationMs,
-        principalKind: call.principal.kind,
-        principalId: call.principal.id,
-        userId: call.principal.userId ?? null,
-        sessionId: call.sessionId ?? null,
-        source: call.source,
-        airtableRequests: call.airtableRequests,
-      });
+      usage.record(toolCallUsage(call));
       options.onToolCall?.(call);
     },
   });
@@ -206,9 +195,9 @@ async function assemble(
       }
     }
     for (const [name, instance] of modules) {
-      if (!instance.start) continue;
-      await instance.start();
+      // Registered before start, so a module whose start fails half-way (or that has only stop) is still stopped.
       if (instance.stop) cleanups.push(() => stopModule(name, instance, logger));
+      await instance.start?.();
     }
   }
   const instances = [...modules.values()];

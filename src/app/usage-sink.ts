@@ -6,6 +6,7 @@
 import type { Logger } from '../logger.js';
 import type { UsageRecord } from '../store/types.js';
 import type { UsageRecorder } from '../store/usage-recorder.js';
+import type { ToolCallRecord } from '../tools/runtime.js';
 import type { UsageEvent, UsageSink } from './usage.js';
 
 /** Client-supplied details are kept small: a usage row is not a place for documents. */
@@ -56,4 +57,20 @@ function cappedDetail(detail: Record<string, unknown> | undefined): Record<strin
   return text.length <= MAX_DETAIL_CHARS
     ? detail
     : { truncated: true, preview: text.slice(0, MAX_DETAIL_CHARS) };
+}
+
+/** A finished tool call as a usage event (the runtime's record, whoever made the call). */
+export function toolCallUsage(call: ToolCallRecord): UsageEvent {
+  return {
+    kind: 'tool',
+    name: call.tool,
+    outcome: call.outcome,
+    durationMs: call.durationMs,
+    principalKind: call.principal.kind,
+    principalId: call.principal.id,
+    userId: call.principal.userId ?? null,
+    sessionId: call.sessionId ?? null,
+    source: call.source,
+    airtableRequests: call.airtableRequests,
+  };
 }

@@ -8,6 +8,7 @@ import { type Kysely, Migrator } from 'kysely';
 import { AirtableClient, createMemoryLimiter } from '../../src/airtable/index.js';
 import type { ToolRuntime } from '../../src/app/runtime.js';
 import type { UsageEvent, UsageSink } from '../../src/app/usage.js';
+import { toolCallUsage } from '../../src/app/usage-sink.js';
 import { silentLogger } from '../../src/logger.js';
 import { orchestratorMigrations } from '../../src/orchestrator/migrations.js';
 import { startSandbox } from '../../src/sandbox/index.js';
@@ -49,19 +50,7 @@ export async function startTestRuntime(): Promise<TestRuntime> {
       defaultBase: DEMO_BASE,
       maxResponseChars: 80_000,
     },
-    onCall: (call) =>
-      usage.record({
-        kind: 'tool',
-        name: call.tool,
-        outcome: call.outcome,
-        durationMs: call.durationMs,
-        principalKind: call.principal.kind,
-        principalId: call.principal.id,
-        userId: call.principal.userId ?? null,
-        sessionId: call.sessionId ?? null,
-        source: call.source,
-        airtableRequests: call.airtableRequests,
-      }),
+    onCall: (call) => usage.record(toolCallUsage(call)),
   });
   return { runtime, usage, sandbox, airtable, close: () => sandbox.stop() };
 }
