@@ -22,7 +22,7 @@ Server options (env in brackets):
   --sandbox                  Use an in-process sandbox with a demo base; no token needed [AIRTABLE_SANDBOX]
   --base <appId>             Default base when a tool call omits base_id [AIRTABLE_BASE]
   --read-only                Register only tools that never write [AIRTABLE_READ_ONLY]
-  --toolsets <a,b|all>       Toolsets: records,schema,analysis (default), bulk, schema_edit, comments [AIRTABLE_TOOLSETS]
+  --toolsets <a,b|all>       Toolsets: records,schema,analysis (default), bulk, schema_edit, comments, automation [AIRTABLE_TOOLSETS]
   --max-response-tokens <n>  Budget for one tool result, default 20000 [MAX_RESPONSE_TOKENS]
   --airtable-url <url>       Airtable API origin, default https://api.airtable.com [AIRTABLE_BASE_URL]
   --timeout-ms <n>           Per-request timeout towards Airtable, default 30000 [AIRTABLE_TIMEOUT_MS]
@@ -40,8 +40,9 @@ HTTP options (with --transport http):
   --trust-proxy <value>      Express trust proxy: true, a hop count, or addresses [TRUST_PROXY]
   --data-dir <dir>           SQLite store directory, default ~/.local/share/airtable-mcp-kit [DATA_DIR]
   DATABASE_URL (PostgreSQL, shared by replicas), DB_POOL_SIZE and REDIS_URL select server mode storage.
+  MODULES picks the hosted server's modules (console, orchestrator, saga; all or none).
   More in the README: RATE_LIMIT_RPM, MAX_BODY_BYTES, MAX_SESSIONS, SESSION_IDLE_MS, METRICS_ENABLED,
-  METRICS_TOKEN, SHUTDOWN_GRACE_MS.
+  METRICS_TOKEN, METRICS_PUBLIC, SHUTDOWN_GRACE_MS.
 
   The token is read from AIRTABLE_TOKEN (or AIRTABLE_API_KEY, AIRTABLE_PAT).
   AIRTABLE_BASE_RPS / AIRTABLE_TOKEN_RPS change the client's throttle (default 5 and 50 requests/s; 0 = none):
