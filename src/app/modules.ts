@@ -5,10 +5,16 @@
  */
 import consoleModule from '../console/index.js';
 import orchestratorModule from '../orchestrator/index.js';
+import platformModule from '../platform/index.js';
 import sagaModule from '../saga/index.js';
 import type { ModuleDefinition, RunMode } from './module.js';
 
-export const MODULES: readonly ModuleDefinition[] = [consoleModule, orchestratorModule, sagaModule];
+export const MODULES: readonly ModuleDefinition[] = [
+  consoleModule,
+  platformModule,
+  orchestratorModule,
+  sagaModule,
+];
 
 /** Migrations of every known module, named '<module>/<name>' (all are applied, so enabling one later needs no migrate). */
 export function moduleMigrations(modules: readonly ModuleDefinition[] = MODULES) {

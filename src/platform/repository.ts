@@ -90,6 +90,20 @@ export class PlatformRepository {
     await this.db.deleteFrom('platform_users').where('id', '=', id).execute();
   }
 
+  /**
+   * Every platform row holding the user's id, in one transaction: credentials
+   * first, the account last, so no step leaves a working credential behind.
+   * GDPR request rows keep the id until their erasure completes.
+   */
+  async eraseUserData(userId: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('platform_refresh_tokens').where('user_id', '=', userId).execute();
+      await trx.deleteFrom('platform_personal_keys').where('user_id', '=', userId).execute();
+      await trx.deleteFrom('platform_consents').where('user_id', '=', userId).execute();
+      await trx.deleteFrom('platform_users').where('id', '=', userId).execute();
+    });
+  }
+
   /* ---------------------------------------------------------------- refresh tokens */
 
   async insertRefreshToken(row: Insertable<RefreshTokensTable>): Promise<void> {
