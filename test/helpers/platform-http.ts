@@ -19,7 +19,6 @@ export type Json = any;
 
 export const DEMO_BASE = 'appSandboxDemo001';
 export const ARCHIVE_BASE = 'appSandboxArchive';
-export const EMPTY_BASE = 'appSandboxEmpty01';
 /** A password the policy accepts (long, not on the common list). */
 export const PASSWORD = 'violet tractor under moonlight';
 
