@@ -1,180 +1,323 @@
 /**
- * The `airtable-mcp-kit` command. Heavy modules are imported inside the
- * command that needs them, so `--help` and a stdio start stay fast.
+ * The `airtable-mcp-kit` command. Flags, their parsing and `--help` come
+ * from the option declarations (config.ts for the core, each module's
+ * section), and module commands (`chat`, `saga-run`, `users`…) from each
+ * module's `commands`. Heavy code is imported inside the command that needs
+ * it, so `--help` and a stdio start stay fast.
  */
 import { parseArgs } from 'node:util';
-import { type Config, ConfigError, type ConfigFlags, loadConfig } from './config.js';
+import type { ModuleCommand, ModuleCommandContext, ModuleDefinition } from './app/module.js';
+import { MODULES, selectModules } from './app/modules.js';
+import {
+  flagApplies,
+  flagsFor,
+  type HelpSection,
+  helpRow,
+  type OptionSpec,
+  parseArgsOptions,
+  renderOptionsHelp,
+  wrap,
+} from './app/options.js';
+import { CORE_SECTIONS, type Config, ConfigError, type ConfigFlags, loadConfig } from './config.js';
 import { VERSION } from './version.js';
 
 const EXIT_USAGE = 2;
+const COMMAND_COLUMN = 39;
 
-const HELP = `airtable-mcp-kit ${VERSION}: an MCP server for Airtable, with a built-in Airtable sandbox.
+/** The core's commands: their --help rows and how many positional arguments each takes. */
+const CORE_COMMANDS: Record<string, { rows: [usage: string, summary: string][]; positionals: number }> = {
+  serve: {
+    rows: [['[serve] [options]', 'Run the MCP server: over stdio (what MCP clients launch) or HTTP']],
+    positionals: 0,
+  },
+  sandbox: {
+    rows: [['sandbox [options]', 'Run the Airtable-compatible sandbox API server']],
+    positionals: 0,
+  },
+  keys: {
+    rows: [
+      ['keys generate', 'Print a new API key for API_KEY / API_KEYS (pya_ + 64 hex)'],
+      [
+        'keys create --name N | list | revoke <id|prefix>',
+        'Manage API keys kept in the store (hashed; shown once on creation)',
+      ],
+    ],
+    positionals: 2,
+  },
+  migrate: {
+    rows: [['migrate [--status]', "Apply the store's migrations (or show which are applied)"]],
+    positionals: 0,
+  },
+};
 
-Usage:
-  airtable-mcp-kit [serve] [options]   Run the MCP server: over stdio (what MCP clients launch) or HTTP
-  airtable-mcp-kit sandbox [options]   Run the Airtable-compatible sandbox API server
-  airtable-mcp-kit keys generate       Print a new API key for API_KEY / API_KEYS (pya_ + 64 hex)
-  airtable-mcp-kit keys create --name N | list | revoke <id|prefix>
-                                       Manage API keys kept in the store (hashed; shown once on creation)
-  airtable-mcp-kit migrate [--status]  Apply the store's migrations (or show which are applied)
-
-Server options (env in brackets):
-  --sandbox                  Use an in-process sandbox with a demo base; no token needed [AIRTABLE_SANDBOX]
-  --base <appId>             Default base when a tool call omits base_id [AIRTABLE_BASE]
-  --read-only                Register only tools that never write [AIRTABLE_READ_ONLY]
-  --toolsets <a,b|all>       Toolsets: records,schema,analysis (default), bulk, schema_edit, comments, automation [AIRTABLE_TOOLSETS]
-  --max-response-tokens <n>  Budget for one tool result, default 20000 [MAX_RESPONSE_TOKENS]
-  --airtable-url <url>       Airtable API origin, default https://api.airtable.com [AIRTABLE_BASE_URL]
-  --timeout-ms <n>           Per-request timeout towards Airtable, default 30000 [AIRTABLE_TIMEOUT_MS]
-  --log-level <level>        fatal|error|warn|info|debug|trace|silent, default info; logs go to stderr [LOG_LEVEL]
-HTTP options (with --transport http):
-  --transport <stdio|http>   Transport, default stdio [MCP_TRANSPORT]
-  --port <n>                 HTTP port, default 8001 [PORT]
-  --host <addr>              Interface, default 127.0.0.1 [MCP_HOST]
-  --base-path <path>         Mount under a path behind a gateway, e.g. /airtable [BASE_PATH]
-  --stateless                No sessions: any replica serves any request [MCP_STATELESS]
-  --no-auth                  Allow serving without API keys on a non-loopback interface [MCP_NO_AUTH]
-  --keys-file <file>         API keys, one per line (also API_KEY, API_KEYS) [API_KEYS_FILE]
-  --allowed-hosts <a,b>      Host headers to accept (DNS-rebinding protection) [ALLOWED_HOSTS]
-  --cors-origins <a,b>       Browser origins allowed to call the server [CORS_ORIGINS]
-  --trust-proxy <value>      Express trust proxy: true, a hop count, or addresses [TRUST_PROXY]
-  --data-dir <dir>           SQLite store directory, default ~/.local/share/airtable-mcp-kit [DATA_DIR]
-  DATABASE_URL (PostgreSQL, shared by replicas), DB_POOL_SIZE and REDIS_URL select server mode storage.
-  MODULES picks the hosted server's modules (console, orchestrator, saga; all or none).
-  More in the README: RATE_LIMIT_RPM, MAX_BODY_BYTES, MAX_SESSIONS, SESSION_IDLE_MS, METRICS_ENABLED,
-  METRICS_TOKEN, METRICS_PUBLIC, SHUTDOWN_GRACE_MS.
-
-  The token is read from AIRTABLE_TOKEN (or AIRTABLE_API_KEY, AIRTABLE_PAT).
-  AIRTABLE_BASE_RPS / AIRTABLE_TOKEN_RPS change the client's throttle (default 5 and 50 requests/s; 0 = none):
-  only for endpoints that are not Airtable, such as a sandbox without limits.
-
-Sandbox options (with the sandbox command):
-  --port <n>                 Port, default 8787 (0 picks a free one) [SANDBOX_PORT]
-  --host <addr>              Interface, default 127.0.0.1 [SANDBOX_HOST]
-  --data <file>              Keep data in this SQLite file (default: in memory) [SANDBOX_DATA]
-  --seed <demo|empty>        Start with the demo bases (default) or one empty base [SANDBOX_SEED]
-  --token <token>            The one accepted token, default patSandbox.localdevtoken [SANDBOX_TOKEN]
-  --control-token <token>    Require this bearer token on /_sandbox/* (stats, reset, faults) [SANDBOX_CONTROL_TOKEN]
-  --no-rate-limit            Turn off Airtable's 5 req/s per base and 50 req/s per token limits [SANDBOX_RATE_LIMIT=0]
-
-  -h, --help                 Show this help
-  -v, --version              Print the version
-`;
-
-const OPTIONS = {
-  sandbox: { type: 'boolean' },
-  base: { type: 'string' },
-  'read-only': { type: 'boolean' },
-  toolsets: { type: 'string' },
-  'max-response-tokens': { type: 'string' },
-  'airtable-url': { type: 'string' },
-  'timeout-ms': { type: 'string' },
-  'log-level': { type: 'string' },
-  port: { type: 'string' },
-  host: { type: 'string' },
-  data: { type: 'string' },
-  seed: { type: 'string' },
-  token: { type: 'string' },
-  'control-token': { type: 'string' },
-  'rate-limit': { type: 'boolean' },
-  transport: { type: 'string' },
-  'base-path': { type: 'string' },
-  stateless: { type: 'boolean' },
-  'no-auth': { type: 'boolean' },
-  'keys-file': { type: 'string' },
-  'allowed-hosts': { type: 'string' },
-  'cors-origins': { type: 'string' },
-  'trust-proxy': { type: 'string' },
-  'data-dir': { type: 'string' },
+/** Flags of one core command that are its arguments, not configuration. */
+const COMMAND_FLAGS = {
   name: { type: 'string' },
   status: { type: 'boolean' },
-  'no-rate-limit': { type: 'boolean' },
+} as const;
+const COMMAND_FLAG_OWNER: Record<keyof typeof COMMAND_FLAGS, string> = { name: 'keys', status: 'migrate' };
+
+const META_FLAGS = {
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
-
 class UsageError extends Error {}
 
-function parseCommandLine(argv: string[]): { command: string; args: string[]; values: Values } {
+/** Every declared option: the core's sections, then each module's. */
+function allOptions(modules: readonly ModuleDefinition[]): OptionSpec[] {
+  return [
+    ...Object.values(CORE_SECTIONS).flatMap((section) => Object.values(section.options) as OptionSpec[]),
+    ...modules.flatMap((module) => Object.values(module.options ?? {})),
+  ];
+}
+
+interface OwnedCommand {
+  module: ModuleDefinition;
+  command: ModuleCommand;
+}
+
+/** Module commands by name; a name taken twice (or a core command's) is a bug in a module. */
+function moduleCommands(modules: readonly ModuleDefinition[]): Map<string, OwnedCommand> {
+  const commands = new Map<string, OwnedCommand>();
+  for (const module of modules) {
+    for (const [name, command] of Object.entries(module.commands ?? {})) {
+      const owner = name in CORE_COMMANDS ? 'the core' : commands.get(name)?.module.name;
+      if (owner) throw new Error(`module "${module.name}" declares command "${name}", which ${owner} has`);
+      commands.set(name, { module, command });
+    }
+  }
+  return commands;
+}
+
+function renderHelp(modules: readonly ModuleDefinition[], commands: Map<string, OwnedCommand>): string {
+  const row = (usage: string, summary: string) => {
+    const left = `  airtable-mcp-kit ${usage}`;
+    return left.length + 2 <= COMMAND_COLUMN
+      ? helpRow(left, summary, COMMAND_COLUMN)
+      : `${left}\n${' '.repeat(COMMAND_COLUMN)}${summary}`;
+  };
+  const coreRows = Object.values(CORE_COMMANDS).flatMap((c) => c.rows.map(([u, s]) => row(u, s)));
+  const moduleRows = [...commands.values()].map(({ module, command }) =>
+    row(command.usage, `${command.summary} (${module.name} module)`),
+  );
+  const moduleList = modules.flatMap((m) => wrap(helpRow(`  ${m.name}`, m.summary, 16), 116, ' '.repeat(16)));
+  const sections: HelpSection[] = [
+    ...Object.values(CORE_SECTIONS),
+    ...modules
+      .filter((m) => m.options)
+      .map((m) => ({ title: `${m.name} module options`, options: m.options! })),
+  ];
+  return [
+    `airtable-mcp-kit ${VERSION}: an MCP server for Airtable, with a built-in Airtable sandbox.`,
+    '',
+    'Usage:',
+    ...coreRows,
+    ...(moduleRows.length ? ['', 'Module commands (each starts its module):', ...moduleRows] : []),
+    '',
+    'Modules (--modules a,b|all|none; unset: HTTP mode runs all that can, stdio none):',
+    ...moduleList,
+    '',
+    'Options (env in brackets; flags win over env):',
+    renderOptionsHelp(sections),
+    '',
+    helpRow('  -h, --help', 'Show this help'),
+    helpRow('  -v, --version', 'Print the version'),
+    '',
+  ].join('\n');
+}
+
+/** Long flag names as the user wrote them, e.g. `--no-rate-limit` → rate-limit's option. */
+function specsFor(name: string, specs: readonly OptionSpec[]): OptionSpec[] {
+  return specs.filter((s) => s.flag === name || (s.negatable && `no-${s.flag}` === name));
+}
+
+/** A core command: strict parsing; a flag that belongs to another command is an error, not ignored. */
+function parseCoreCommand(argv: string[], specs: readonly OptionSpec[]) {
+  const options = { ...parseArgsOptions(specs), ...COMMAND_FLAGS, ...META_FLAGS };
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-    const [command = 'serve', ...rest] = positionals;
-    const allowed = command === 'keys' ? 2 : 0;
-    if (rest.length > allowed) throw new UsageError(`unexpected argument "${rest[allowed]}"`);
-    return { command, args: rest, values };
+    parsed = parseArgs({ args: argv, options, allowPositionals: true });
   } catch (error) {
-    if (error instanceof UsageError) throw error;
     throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const [command = 'serve', ...rest] = positionals;
+  const known = CORE_COMMANDS[command];
+  if (!known && !(values.help || values.version))
+    throw new UsageError(`unknown command "${command}"; run airtable-mcp-kit --help`);
+  if (known && rest.length > known.positionals)
+    throw new UsageError(`unexpected argument "${rest[known.positionals]}"`);
+  for (const name of Object.keys(values)) {
+    if (name in META_FLAGS) continue;
+    const owner = COMMAND_FLAG_OWNER[name as keyof typeof COMMAND_FLAGS];
+    const applies = owner
+      ? owner === command
+      : specsFor(name, specs).some((s) => flagApplies(s, command, specs));
+    if (!applies) {
+      const owners = specsFor(name, specs).flatMap((s) => s.commands ?? []);
+      const where = owners.length ? ` (it is one of ${owners.map((c) => `"${c}"`).join(', ')})` : '';
+      throw new UsageError(`--${name} is not an option of "${command}"${where}`);
+    }
+  }
+  return { command, args: rest, values, flags: flagsFor(values, command, specs) as ConfigFlags };
+}
+
+function lenientParse(argv: string[], specs: readonly OptionSpec[]) {
+  return parseArgs({
+    args: argv,
+    options: { ...parseArgsOptions(specs), ...META_FLAGS },
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+}
+
+/** The command's name: the first argument that is not a flag or a declared flag's value. */
+function firstPositional(argv: string[], specs: readonly OptionSpec[]): string | undefined {
+  const token = lenientParse(argv, specs).tokens.find((t) => t.kind === 'positional');
+  return token?.kind === 'positional' ? token.value : undefined;
+}
+
+/**
+ * A module command: `<command> ...` parsed leniently, so the command's own
+ * arguments pass through. Flags of options that configure the app (no
+ * `commands` list) are taken into the config; everything else, in order,
+ * is the command's `args` (flags declared for this command land in both).
+ */
+function parseModuleCommand(argv: string[], usage: string, specs: readonly OptionSpec[]) {
+  const { values, tokens } = lenientParse(argv, specs);
+  const args: string[] = [];
+  const commandToken = tokens.find((t) => t.kind === 'positional');
+  const name = commandToken?.kind === 'positional' ? commandToken.value : '';
+  for (const token of tokens) {
+    if (token === commandToken) continue;
+    if (token.kind === 'positional') {
+      args.push(token.value);
+      continue;
+    }
+    if (token.kind === 'option-terminator') {
+      args.push('--');
+      continue;
+    }
+    const declared = specsFor(token.name, specs).filter((s) => flagApplies(s, name, specs));
+    const takesValue = declared.some((s) => !s.boolean);
+    if (takesValue && (token.value === undefined || (!token.inlineValue && token.value.startsWith('-'))))
+      throw new UsageError(`option ${token.rawName} needs a value; usage: airtable-mcp-kit ${usage}`);
+    if (declared.length && declared.every((s) => !s.commands)) continue;
+    if (token.name in META_FLAGS) continue;
+    if (token.value === undefined) args.push(token.rawName);
+    else if (token.inlineValue) args.push(`${token.rawName}=${token.value}`);
+    else args.push(token.rawName, token.value);
+  }
+  return { values, args, flags: flagsFor(values, name, specs) as ConfigFlags };
+}
+
+/** --modules names what exists (whether each can run is checked when the app is built). */
+function checkModuleNames(config: Config, modules: readonly ModuleDefinition[]): void {
+  try {
+    selectModules(config.modules, 'http', () => undefined, modules);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration: modules: ${(error as Error).message}`);
   }
 }
 
-function toFlags(values: Values, command: string): ConfigFlags {
-  // --port and --host name the sandbox's address for the sandbox command, the HTTP server's otherwise.
-  const sandboxCommand = command === 'sandbox';
-  return {
-    port: sandboxCommand ? values.port : undefined,
-    host: sandboxCommand ? values.host : undefined,
-    httpPort: sandboxCommand ? undefined : values.port,
-    httpHost: sandboxCommand ? undefined : values.host,
-    transport: values.transport,
-    basePath: values['base-path'],
-    stateless: values.stateless,
-    noAuth: values['no-auth'],
-    keysFile: values['keys-file'],
-    allowedHosts: values['allowed-hosts'],
-    corsOrigins: values['cors-origins'],
-    trustProxy: values['trust-proxy'],
-    dataDir: values['data-dir'],
-    sandbox: values.sandbox,
-    readOnly: values['read-only'],
-    toolsets: values.toolsets,
-    base: values.base,
-    airtableUrl: values['airtable-url'],
-    timeoutMs: values['timeout-ms'],
-    maxResponseTokens: values['max-response-tokens'],
-    logLevel: values['log-level'],
-    data: values.data,
-    seed: values.seed,
-    token: values.token,
-    controlToken: values['control-token'],
-    rateLimit: values['no-rate-limit'] ? false : values['rate-limit'],
-  };
-}
+async function main(argv: string[]): Promise<number | undefined> {
+  const specs = allOptions(MODULES);
+  const commands = moduleCommands(MODULES);
+  const first = firstPositional(argv, specs);
+  const owned = first === undefined ? undefined : commands.get(first);
+  if (owned) {
+    const { command, module } = owned;
+    const { values, args, flags } = parseModuleCommand(argv, command.usage, specs);
+    if (values.help)
+      return void process.stdout.write(`usage: airtable-mcp-kit ${command.usage}\n${command.summary}\n`);
+    if (values.version) return void process.stdout.write(`${VERSION}\n`);
+    const config = loadConfig(flags, process.env, MODULES);
+    checkModuleNames(config, MODULES);
+    return runModuleCommand(config, module, command, args);
+  }
 
-function fail(message: string): never {
-  process.stderr.write(`airtable-mcp-kit: ${message}\n`);
-  process.exit(EXIT_USAGE);
-}
-
-async function main(argv: string[]): Promise<void> {
-  const { command, args, values } = parseCommandLine(argv);
-  if (values.help) return void process.stdout.write(HELP);
+  const { command, args, values, flags } = parseCoreCommand(argv, specs);
+  if (values.help) return void process.stdout.write(renderHelp(MODULES, commands));
   if (values.version) return void process.stdout.write(`${VERSION}\n`);
-  if (command === 'keys' && args[0] === 'generate') return runKeysGenerate();
-  const config = loadConfig(toFlags(values, command));
+  if (command === 'keys' && args[0] === 'generate') return runKeysGenerate().then(() => 0);
+  const config = loadConfig(flags, process.env, MODULES);
+  checkModuleNames(config, MODULES);
   switch (command) {
     case 'keys':
       return withStore(config, (store, cli) =>
-        cli.runKeys(store, process.stdout, [...args, ...nameArgs(values)]),
+        cli.runKeys(store, process.stdout, [
+          ...args,
+          ...(values.name === undefined ? [] : ['--name', values.name]),
+        ]),
       );
     case 'migrate':
       return withStore(
         config,
-        (store, cli) => cli.runMigrate(store, process.stdout, { status: values.status ?? false }),
+        (store, cli) => cli.runMigrate(store, process.stdout, { status: !!values.status }),
         {
           migrate: !values.status,
         },
       );
     case 'serve':
       if (config.http.transport === 'http')
-        return (await import('./transports/http/index.js')).runHttp(config);
-      return (await import('./transports/stdio.js')).runStdio(config);
-    case 'sandbox':
-      return runSandbox(config);
+        await (await import('./transports/http/index.js')).runHttp(config);
+      else await (await import('./transports/stdio.js')).runStdio(config);
+      return undefined; // the server runs on
     default:
-      throw new UsageError(`unknown command "${command}"; run airtable-mcp-kit --help`);
+      return void (await runSandbox(config));
+  }
+}
+
+/**
+ * Runs a module command. The app (store migrated, the owning module created
+ * and started) is built only when the command asks for it, and closed when
+ * the command returns or throws.
+ */
+async function runModuleCommand(
+  config: Config,
+  module: ModuleDefinition,
+  command: ModuleCommand,
+  args: readonly string[],
+): Promise<number> {
+  type App = import('./app/root.js').App;
+  let built: Promise<App> | undefined;
+  const build = async (): Promise<App> => {
+    const [{ buildApp }, { createLogger }] = await Promise.all([
+      import('./app/root.js'),
+      import('./logger.js'),
+    ]);
+    return buildApp({ ...config, modules: [module.name] }, 'cli', {
+      modules: MODULES,
+      logger: createLogger(config.logLevel),
+    });
+  };
+  const close = async () => {
+    const app = await built?.catch(() => undefined); // a failed build closed what it opened
+    await app?.close();
+  };
+  const ctx: ModuleCommandContext = {
+    config,
+    args,
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    async app() {
+      built ??= build();
+      const app = await built;
+      if (!app.context) throw new Error(`the ${module.name} module did not start`);
+      return { ...app.context, modules: app.modules };
+    },
+  };
+  const interrupted = (signal: NodeJS.Signals, code: number) =>
+    process.once(signal, () => void close().finally(() => process.exit(code)));
+  interrupted('SIGINT', 130);
+  interrupted('SIGTERM', 143);
+  try {
+    return await command.run(ctx);
+  } finally {
+    await close();
   }
 }
 
@@ -182,18 +325,14 @@ async function runKeysGenerate(): Promise<void> {
   (await import('./store/api-keys.js')).runKeysGenerate(process.stdout);
 }
 
-function nameArgs(values: Values): string[] {
-  return values.name === undefined ? [] : ['--name', values.name];
-}
-
 type StoreCli = typeof import('./store/cli.js');
 
-/** Open the configured store (SQLite or PostgreSQL), run a store command, exit with its code. */
+/** Open the configured store (SQLite or PostgreSQL), run a store command, return its exit code. */
 async function withStore(
   config: Config,
   run: (store: import('./store/types.js').Store, cli: StoreCli) => Promise<number> | number,
   options: { migrate?: boolean } = {},
-): Promise<void> {
+): Promise<number> {
   const [{ openStore }, cli] = await Promise.all([import('./store/index.js'), import('./store/cli.js')]);
   const { dataDir, databaseUrl, poolSize } = config.store;
   const store = await openStore({
@@ -203,7 +342,7 @@ async function withStore(
     migrate: options.migrate ?? true,
   });
   try {
-    process.exitCode = await run(store, cli);
+    return await run(store, cli);
   } finally {
     await store.close();
   }
@@ -235,8 +374,23 @@ async function runSandbox(config: Config): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError || error instanceof ConfigError) fail(error.message);
-  process.stderr.write(`airtable-mcp-kit: ${(error as Error)?.message ?? String(error)}\n`);
-  process.exit(1);
-});
+/** Invalid input (flags, config, a module that cannot run with it): exit 2. */
+function isUsageError(error: unknown): boolean {
+  return (
+    error instanceof UsageError ||
+    error instanceof ConfigError ||
+    (error as Error | undefined)?.name === 'ModuleSelectionError'
+  );
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // A command with an exit code is done: leave even if a handle (stdin, a timer) is still open.
+    if (code !== undefined) process.stdout.write('', () => process.exit(code));
+  },
+  (error: unknown) => {
+    const message = (error as Error | undefined)?.message ?? String(error);
+    process.stderr.write(`airtable-mcp-kit: ${message}\n`);
+    process.exit(isUsageError(error) ? EXIT_USAGE : 1);
+  },
+);

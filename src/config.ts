@@ -1,162 +1,457 @@
 /**
- * Configuration: one zod schema, filled from command-line flags and
- * environment variables (flags win), validated once at start.
+ * Configuration: every core option declared once (its flag, env vars,
+ * validation, default and help line; see app/options.ts), filled from
+ * command-line flags and environment variables (flags win), validated once
+ * at start. The CLI's flag parser and `--help` are generated from the same
+ * declarations, and from each module's section.
  */
 import { z } from 'zod';
+import { BASE_ID_PATTERN } from './airtable/ids.js';
 import type { ModuleDefinition } from './app/module.js';
 import { MODULES } from './app/modules.js';
-import { rawSection, sectionSchema } from './app/options.js';
+import {
+  booleanish,
+  type Env,
+  type HelpSection,
+  type OptionSection,
+  option,
+  positiveInt,
+  rawSection,
+  sectionSchema,
+  stringList,
+} from './app/options.js';
 import { DEFAULT_TOOLSETS, TOOLSETS, type ToolsetName } from './tools/toolsets.js';
 
+export { BASE_ID_PATTERN };
 export const AIRTABLE_TOKEN_ENV = ['AIRTABLE_TOKEN', 'AIRTABLE_API_KEY', 'AIRTABLE_PAT'] as const;
-export const BASE_ID_PATTERN = /^app[A-Za-z0-9]{14}$/;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const booleanish = z.union([
-  z.boolean(),
-  z
-    .string()
-    .trim()
-    .toLowerCase()
-    .refine((s) => ['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off', ''].includes(s), {
-      message: 'expected true/false, 1/0, yes/no or on/off',
-    })
-    .transform((s) => ['1', 'true', 'yes', 'on'].includes(s)),
-]);
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
 
-const stringList = z
-  .union([z.array(z.string()), z.string()])
-  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
+const toolsetList = stringList.pipe(
+  z.array(
+    z.enum(Object.keys(TOOLSETS) as [ToolsetName, ...ToolsetName[]], {
+      error: (issue) =>
+        `unknown toolset "${String(issue.input)}"; choose from ${Object.keys(TOOLSETS).join(', ')} (or "all")`,
+    }),
+  ),
+);
 
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-
-const toolsetList = z
-  .union([z.array(z.string()), z.string()])
-  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
-  .pipe(
-    z.array(
-      z.enum(Object.keys(TOOLSETS) as [ToolsetName, ...ToolsetName[]], {
-        error: (issue) =>
-          `unknown toolset "${String(issue.input)}"; choose from ${Object.keys(TOOLSETS).join(', ')} (or "all")`,
-      }),
-    ),
-  );
-
-export const ConfigSchema = z.object({
-  airtable: z.object({
-    /** Personal access token; optional only when the sandbox is used. */
-    token: z.string().trim().min(1).optional(),
-    baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.airtable.com'),
-    defaultBase: z
+const airtableOptions = {
+  token: option({
+    // Optional only when the sandbox is used (checked where the target is resolved).
+    schema: z.string().trim().min(1).optional(),
+    env: AIRTABLE_TOKEN_ENV,
+    secret: true,
+    help: 'Airtable personal access token; required unless --sandbox; never logged',
+  }),
+  defaultBase: option({
+    schema: z
       .string()
       .regex(BASE_ID_PATTERN, 'must be a base id like appXXXXXXXXXXXXXX (17 characters)')
       .optional(),
-    timeoutMs: positiveInt(30_000),
-    maxRetries: z.coerce.number().int().min(0).max(20).default(5),
-    /** Client-side throttle per base and per token, requests per second; 0 = none. Unset: Airtable's 5 and 50. */
-    baseRps: z.coerce.number().int().min(0).max(10_000).optional(),
-    tokenRps: z.coerce.number().int().min(0).max(10_000).optional(),
+    env: ['AIRTABLE_BASE', 'AIRTABLE_BASE_ID'],
+    flag: 'base',
+    arg: '<appId>',
+    help: 'Default base when a tool call omits base_id',
   }),
-  tools: z.object({
-    readOnly: booleanish.default(false),
-    toolsets: toolsetList.default([...DEFAULT_TOOLSETS]),
-    /** Budget for one tool result, in tokens (≈ 4 characters each). */
-    maxResponseTokens: z.coerce.number().int().min(1_000).max(1_000_000).default(20_000),
+  baseUrl: option({
+    schema: z.url({ protocol: /^https?$/ }).default('https://api.airtable.com'),
+    env: 'AIRTABLE_BASE_URL',
+    flag: 'airtable-url',
+    arg: '<url>',
+    help: 'Airtable API origin, default https://api.airtable.com',
   }),
-  sandbox: z.object({
-    /** Run the MCP server against an in-process sandbox instead of Airtable. */
-    enabled: booleanish.default(false),
-    port: z.coerce.number().int().min(0).max(65_535).default(8787),
-    host: z.string().default('127.0.0.1'),
-    dataFile: z.string().min(1).optional(),
-    seed: z.enum(['demo', 'empty']).default('demo'),
-    token: z.string().min(1).optional(),
-    /** When set, the sandbox's /_sandbox/* control routes require it as a bearer token. */
-    controlToken: z.string().min(1).optional(),
-    rateLimit: booleanish.default(true),
+  timeoutMs: option({
+    schema: positiveInt(30_000),
+    env: 'AIRTABLE_TIMEOUT_MS',
+    flag: 'timeout-ms',
+    arg: '<n>',
+    help: 'Per-request timeout towards Airtable, default 30000',
   }),
-  http: z.object({
-    transport: z.enum(['stdio', 'http']).default('stdio'),
-    port: z.coerce.number().int().min(0).max(65_535).default(8001),
-    host: z.string().min(1).default('127.0.0.1'),
-    /** Mount point behind a gateway, e.g. /airtable; empty for the root. */
-    basePath: z
+  maxRetries: option({
+    schema: z.coerce.number().int().min(0).max(20).default(5),
+    env: 'AIRTABLE_MAX_RETRIES',
+    help: 'Retries after a 429, 502/503/504 or network error, default 5',
+    more: true,
+  }),
+  // Client-side throttle per base and per token, requests per second; 0 = none. Unset: Airtable's 5 and 50.
+  baseRps: option({
+    schema: z.coerce.number().int().min(0).max(10_000).optional(),
+    env: 'AIRTABLE_BASE_RPS',
+    help: "The client's throttle per base in requests/s, default 5 (Airtable's limit); 0 = none",
+    more: true,
+  }),
+  tokenRps: option({
+    schema: z.coerce.number().int().min(0).max(10_000).optional(),
+    env: 'AIRTABLE_TOKEN_RPS',
+    help: "The client's throttle per token in requests/s, default 50 (Airtable's limit); 0 = none",
+    more: true,
+  }),
+};
+
+const toolsOptions = {
+  readOnly: option({
+    schema: booleanish.default(false),
+    env: 'AIRTABLE_READ_ONLY',
+    flag: 'read-only',
+    boolean: true,
+    help: 'Register only tools that never write',
+  }),
+  toolsets: option({
+    schema: toolsetList.default([...DEFAULT_TOOLSETS]),
+    env: 'AIRTABLE_TOOLSETS',
+    flag: 'toolsets',
+    arg: '<a,b|all>',
+    help: `Toolsets: ${DEFAULT_TOOLSETS.join(',')} (default), ${Object.keys(TOOLSETS)
+      .filter((name) => !DEFAULT_TOOLSETS.includes(name as ToolsetName))
+      .join(', ')}`,
+    prepare: (raw) =>
+      typeof raw === 'string' && raw.trim().toLowerCase() === 'all' ? Object.keys(TOOLSETS) : raw,
+  }),
+  // Budget for one tool result, in tokens (≈ 4 characters each).
+  maxResponseTokens: option({
+    schema: z.coerce.number().int().min(1_000).max(1_000_000).default(20_000),
+    env: 'MAX_RESPONSE_TOKENS',
+    flag: 'max-response-tokens',
+    arg: '<n>',
+    help: 'Budget for one tool result, default 20000',
+  }),
+};
+
+const sandboxOptions = {
+  // Run the MCP server against an in-process sandbox instead of Airtable.
+  enabled: option({
+    schema: booleanish.default(false),
+    env: 'AIRTABLE_SANDBOX',
+    flag: 'sandbox',
+    boolean: true,
+    help: 'Use an in-process sandbox with a demo base; no token needed',
+  }),
+  port: option({
+    schema: port(8787),
+    env: 'SANDBOX_PORT',
+    flag: 'port',
+    arg: '<n>',
+    commands: ['sandbox'],
+    help: 'sandbox command: port, default 8787 (0 picks a free one)',
+  }),
+  host: option({
+    schema: z.string().default('127.0.0.1'),
+    env: 'SANDBOX_HOST',
+    flag: 'host',
+    arg: '<addr>',
+    commands: ['sandbox'],
+    help: 'sandbox command: interface, default 127.0.0.1',
+  }),
+  dataFile: option({
+    schema: z.string().min(1).optional(),
+    env: 'SANDBOX_DATA',
+    flag: 'data',
+    arg: '<file>',
+    help: "Keep the sandbox's data in this SQLite file (default: in memory)",
+  }),
+  seed: option({
+    schema: z.enum(['demo', 'empty']).default('demo'),
+    env: 'SANDBOX_SEED',
+    flag: 'seed',
+    arg: '<demo|empty>',
+    help: 'Start with the demo bases (default) or one empty base',
+  }),
+  token: option({
+    schema: z.string().min(1).optional(),
+    env: 'SANDBOX_TOKEN',
+    flag: 'token',
+    arg: '<token>',
+    secret: true,
+    help: 'The one token the sandbox accepts, default patSandbox.localdevtoken',
+  }),
+  // When set, the sandbox's /_sandbox/* control routes require it as a bearer token.
+  controlToken: option({
+    schema: z.string().min(1).optional(),
+    env: 'SANDBOX_CONTROL_TOKEN',
+    flag: 'control-token',
+    arg: '<token>',
+    secret: true,
+    help: 'Require this bearer token on /_sandbox/* (stats, reset, faults)',
+  }),
+  rateLimit: option({
+    schema: booleanish.default(true),
+    env: 'SANDBOX_RATE_LIMIT',
+    flag: 'rate-limit',
+    boolean: true,
+    negatable: true,
+    help: "Airtable's 5 req/s per base and 50 req/s per token limits, default on (--no-rate-limit: off)",
+  }),
+};
+
+const httpOptions = {
+  transport: option({
+    schema: z.enum(['stdio', 'http']).default('stdio'),
+    env: 'MCP_TRANSPORT',
+    flag: 'transport',
+    arg: '<stdio|http>',
+    help: 'Transport, default stdio',
+  }),
+  port: option({
+    schema: port(8001),
+    env: 'PORT',
+    flag: 'port',
+    id: 'httpPort',
+    arg: '<n>',
+    help: 'HTTP port, default 8001',
+  }),
+  host: option({
+    schema: z.string().min(1).default('127.0.0.1'),
+    env: 'MCP_HOST',
+    flag: 'host',
+    id: 'httpHost',
+    arg: '<addr>',
+    help: 'Interface, default 127.0.0.1',
+  }),
+  // Mount point behind a gateway, e.g. /airtable; empty for the root.
+  basePath: option({
+    schema: z
       .string()
       .regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'must be empty or like /path (no trailing slash)')
       .default(''),
-    /** Serve every request without a session (for replicas behind a load balancer). */
-    stateless: booleanish.default(false),
-    /** Listen without API keys on a non-loopback interface. Must be explicit. */
-    noAuth: booleanish.default(false),
-    apiKey: z.string().optional(),
-    apiKeys: z.string().optional(),
-    keysFile: z.string().optional(),
-    allowedHosts: stringList.default([]),
-    corsOrigins: stringList.default([]),
-    maxBodyBytes: z.coerce
+    env: 'BASE_PATH',
+    flag: 'base-path',
+    arg: '<path>',
+    help: 'Mount under a path behind a gateway, e.g. /airtable',
+  }),
+  // Serve every request without a session (for replicas behind a load balancer).
+  stateless: option({
+    schema: booleanish.default(false),
+    env: 'MCP_STATELESS',
+    flag: 'stateless',
+    boolean: true,
+    help: 'No sessions: any replica serves any request',
+  }),
+  // Listen without API keys on a non-loopback interface. Must be explicit.
+  noAuth: option({
+    schema: booleanish.default(false),
+    env: 'MCP_NO_AUTH',
+    flag: 'no-auth',
+    boolean: true,
+    help: 'Allow serving without API keys on a non-loopback interface',
+  }),
+  apiKey: option({
+    schema: z.string().optional(),
+    env: 'API_KEY',
+    secret: true,
+    help: 'An accepted API key (make one with: keys generate)',
+  }),
+  apiKeys: option({
+    schema: z.string().optional(),
+    env: 'API_KEYS',
+    secret: true,
+    help: 'Accepted API keys, comma-separated',
+  }),
+  keysFile: option({
+    schema: z.string().optional(),
+    env: 'API_KEYS_FILE',
+    flag: 'keys-file',
+    arg: '<file>',
+    help: 'API keys, one per line',
+  }),
+  allowedHosts: option({
+    schema: stringList.default([]),
+    env: 'ALLOWED_HOSTS',
+    flag: 'allowed-hosts',
+    arg: '<a,b>',
+    help: 'Host headers to accept (DNS-rebinding protection)',
+  }),
+  corsOrigins: option({
+    schema: stringList.default([]),
+    env: 'CORS_ORIGINS',
+    flag: 'cors-origins',
+    arg: '<a,b>',
+    help: 'Browser origins allowed to call the server',
+  }),
+  // Express "trust proxy": false, true, a hop count, or addresses/subnets.
+  trustProxy: option({
+    schema: z.string().default('false'),
+    env: 'TRUST_PROXY',
+    flag: 'trust-proxy',
+    arg: '<value>',
+    help: 'Express trust proxy: true, a hop count, or addresses',
+  }),
+  metricsPublic: option({
+    schema: booleanish.default(false),
+    env: 'METRICS_PUBLIC',
+    flag: 'metrics-public',
+    boolean: true,
+    help: 'Serve /metrics without a credential even when API keys are required (default: a key or METRICS_TOKEN)',
+  }),
+  maxBodyBytes: option({
+    schema: z.coerce
       .number()
       .int()
       .min(1024)
       .max(100 * 1024 * 1024)
       .default(4 * 1024 * 1024),
-    /** Requests per minute per API key (per IP without auth); 0 = unlimited. */
-    rateLimitRpm: z.coerce.number().int().min(0).default(600),
-    sessionIdleMs: z.coerce
+    env: 'MAX_BODY_BYTES',
+    help: 'Largest JSON body, default 4194304 (4 MiB)',
+    more: true,
+  }),
+  // Requests per minute per API key (per IP without auth); 0 = unlimited.
+  rateLimitRpm: option({
+    schema: z.coerce.number().int().min(0).default(600),
+    env: 'RATE_LIMIT_RPM',
+    help: 'Requests a minute per API key (per address without keys), default 600; 0 = unlimited',
+    more: true,
+  }),
+  sessionIdleMs: option({
+    schema: z.coerce
       .number()
       .int()
       .min(1_000)
       .default(30 * 60_000),
-    maxSessions: z.coerce.number().int().min(1).default(1_000),
-    /** Sessions one API key may hold, so one client cannot take them all. */
-    maxSessionsPerKey: z.coerce.number().int().min(1).default(250),
-    /** Express "trust proxy": false, true, a hop count, or addresses/subnets. */
-    trustProxy: z.string().default('false'),
-    metrics: booleanish.default(true),
-    metricsToken: z.string().min(1).optional(),
-    /** Serve /metrics without a credential even when API keys are required (default: keys or METRICS_TOKEN). */
-    metricsPublic: booleanish.default(false),
-    shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
-    /**
-     * How long a session's stream events are kept so a client that lost its
-     * connection can resume with Last-Event-ID. Every message of every stream
-     * (tool results included) is kept that long, so this bounds the memory
-     * (or Redis) the event store uses; 0 turns resumability off.
-     */
-    streamResumeSeconds: z.coerce.number().int().min(0).max(86_400).default(300),
+    env: 'SESSION_IDLE_MS',
+    help: 'An idle MCP session is closed after this long, default 1800000 (30 minutes)',
+    more: true,
   }),
-  store: z.object({
-    /** SQLite data directory (default ~/.local/share/airtable-mcp-kit); ':memory:' keeps nothing. */
-    dataDir: z.string().min(1).optional(),
-    /** postgres://… to share state between replicas; without it, SQLite. */
-    databaseUrl: z
+  maxSessions: option({
+    schema: z.coerce.number().int().min(1).default(1_000),
+    env: 'MAX_SESSIONS',
+    help: 'Most open MCP sessions, default 1000',
+    more: true,
+  }),
+  // Sessions one API key may hold, so one client cannot take them all.
+  maxSessionsPerKey: option({
+    schema: z.coerce.number().int().min(1).default(250),
+    env: 'MAX_SESSIONS_PER_KEY',
+    help: 'Most open MCP sessions of one API key, default 250',
+    more: true,
+  }),
+  metrics: option({
+    schema: booleanish.default(true),
+    env: 'METRICS_ENABLED',
+    help: 'Serve /metrics, default on',
+    more: true,
+  }),
+  metricsToken: option({
+    schema: z.string().min(1).optional(),
+    env: 'METRICS_TOKEN',
+    secret: true,
+    help: 'A bearer token for /metrics (for scrapers)',
+    more: true,
+  }),
+  shutdownGraceMs: option({
+    schema: z.coerce.number().int().min(0).default(10_000),
+    env: 'SHUTDOWN_GRACE_MS',
+    help: 'How long open requests may finish on shutdown, default 10000',
+    more: true,
+  }),
+  /**
+   * How long a session's stream events are kept so a client that lost its
+   * connection can resume with Last-Event-ID. Every message of every stream
+   * (tool results included) is kept that long, so this bounds the memory
+   * (or Redis) the event store uses; 0 turns resumability off.
+   */
+  streamResumeSeconds: option({
+    schema: z.coerce.number().int().min(0).max(86_400).default(300),
+    env: 'STREAM_RESUME_SECONDS',
+    help: 'How long stream events are kept for Last-Event-ID resumption (s), default 300; 0 = off',
+    more: true,
+  }),
+};
+
+const storeOptions = {
+  // ':memory:' keeps nothing.
+  dataDir: option({
+    schema: z.string().min(1).optional(),
+    env: 'DATA_DIR',
+    flag: 'data-dir',
+    arg: '<dir>',
+    help: 'SQLite store directory, default ~/.local/share/airtable-mcp-kit',
+  }),
+  // Without it, SQLite.
+  databaseUrl: option({
+    schema: z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
       .optional(),
-    poolSize: z.coerce.number().int().min(1).max(200).default(10),
-    /** redis://… for what replicas share (rate limiter, cache, event store); without it, in-process equivalents. */
-    redisUrl: z
+    env: 'DATABASE_URL',
+    secret: true,
+    help: 'postgres://… : PostgreSQL instead of SQLite, shared by replicas',
+  }),
+  poolSize: option({
+    schema: z.coerce.number().int().min(1).max(200).default(10),
+    env: 'DB_POOL_SIZE',
+    help: 'PostgreSQL connections per process, default 10',
+  }),
+  // Without it, in-process equivalents.
+  redisUrl: option({
+    schema: z
       .string()
       .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
       .optional(),
-    /** Prefix of every Redis key, so several deployments can share one Redis. */
-    redisKeyPrefix: z.string().min(1).max(64).default('amk:'),
+    env: 'REDIS_URL',
+    secret: true,
+    help: 'redis://… : what replicas share (rate limiter, schema cache, stream events)',
   }),
-  logLevel: z.enum(LOG_LEVELS).default('info'),
-  /** Modules to run: names, 'all' or 'none'; unset: every module whose requirements are met in HTTP mode, none on stdio. */
-  modules: stringList.optional(),
+  // So several deployments can share one Redis.
+  redisKeyPrefix: option({
+    schema: z.string().min(1).max(64).default('amk:'),
+    env: 'REDIS_KEY_PREFIX',
+    help: 'Prefix of every Redis key, default amk:',
+    more: true,
+  }),
+};
+
+/** Options whose values sit at the top of the Config. */
+const generalOptions = {
+  logLevel: option({
+    schema: z.enum(LOG_LEVELS).default('info'),
+    env: 'LOG_LEVEL',
+    flag: 'log-level',
+    arg: '<level>',
+    help: `${LOG_LEVELS.join('|')}, default info; logs go to stderr`,
+  }),
+  // Unset: every module whose requirements are met in HTTP mode, none on stdio.
+  modules: option({
+    schema: stringList.optional(),
+    env: 'MODULES',
+    flag: 'modules',
+    arg: '<a,b|all|none>',
+    help: 'Modules to run (default: all that can in HTTP mode, none on stdio)',
+  }),
+};
+
+/** The core's sections: `config.<key>` (general: top-level values), with their --help titles. */
+export const CORE_SECTIONS = {
+  general: { title: 'General options', options: generalOptions },
+  airtable: { title: 'Airtable options', options: airtableOptions },
+  tools: { title: 'Tool options', options: toolsOptions },
+  sandbox: { title: 'Sandbox options (--sandbox, and the sandbox command)', options: sandboxOptions },
+  http: { title: 'HTTP options (with --transport http)', options: httpOptions },
+  store: { title: 'Store options (HTTP mode and commands)', options: storeOptions },
+} as const satisfies Record<string, HelpSection>;
+
+export const ConfigSchema = z.object({
+  airtable: sectionSchema(airtableOptions),
+  tools: sectionSchema(toolsOptions),
+  sandbox: sectionSchema(sandboxOptions),
+  http: sectionSchema(httpOptions),
+  store: sectionSchema(storeOptions),
+  ...sectionSchema(generalOptions).shape,
 });
 
 export type Config = z.infer<typeof ConfigSchema> & {
   /** Each module's config section, validated from its declared options (app/options.ts). */
   sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 };
-type ConfigInput = z.input<typeof ConfigSchema>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Flags as parsed by the CLI (see cli.ts); `undefined` means "not given". */
+/**
+ * Flags as parsed by the CLI (see cli.ts), keyed by option id (see
+ * OptionSpec.id); `undefined` means "not given".
+ */
 export interface ConfigFlags {
   sandbox?: boolean;
   readOnly?: boolean;
@@ -192,96 +487,26 @@ export interface ConfigFlags {
   [moduleOption: string]: unknown;
 }
 
-type Env = Record<string, string | undefined>;
-
-function firstEnv(env: Env, names: readonly string[]): string | undefined {
-  for (const name of names) {
-    const value = env[name]?.trim();
-    if (value) return value;
-  }
-  return undefined;
+interface Issue {
+  path: readonly PropertyKey[];
+  message: string;
 }
 
-function expandToolsets(value: string | undefined): string | string[] | undefined {
-  if (value === undefined) return undefined;
-  return value.trim().toLowerCase() === 'all' ? Object.keys(TOOLSETS) : value;
-}
-
-/** Merge flags over env into the raw shape the schema parses. */
-function rawConfig(flags: ConfigFlags, env: Env): ConfigInput {
-  return {
-    airtable: {
-      token: firstEnv(env, AIRTABLE_TOKEN_ENV),
-      baseUrl: flags.airtableUrl ?? env.AIRTABLE_BASE_URL,
-      defaultBase: flags.base ?? firstEnv(env, ['AIRTABLE_BASE', 'AIRTABLE_BASE_ID']),
-      timeoutMs: flags.timeoutMs ?? env.AIRTABLE_TIMEOUT_MS,
-      maxRetries: env.AIRTABLE_MAX_RETRIES,
-      baseRps: env.AIRTABLE_BASE_RPS,
-      tokenRps: env.AIRTABLE_TOKEN_RPS,
-    },
-    tools: {
-      readOnly: flags.readOnly ?? env.AIRTABLE_READ_ONLY,
-      toolsets: expandToolsets(flags.toolsets ?? env.AIRTABLE_TOOLSETS),
-      maxResponseTokens: flags.maxResponseTokens ?? env.MAX_RESPONSE_TOKENS,
-    },
-    sandbox: {
-      enabled: flags.sandbox ?? env.AIRTABLE_SANDBOX,
-      port: flags.port ?? env.SANDBOX_PORT,
-      host: flags.host ?? env.SANDBOX_HOST,
-      dataFile: flags.data ?? env.SANDBOX_DATA,
-      seed: flags.seed ?? env.SANDBOX_SEED,
-      token: flags.token ?? env.SANDBOX_TOKEN,
-      controlToken: flags.controlToken ?? env.SANDBOX_CONTROL_TOKEN,
-      rateLimit: flags.rateLimit ?? env.SANDBOX_RATE_LIMIT,
-    },
-    http: {
-      transport: flags.transport ?? env.MCP_TRANSPORT,
-      port: flags.httpPort ?? env.PORT,
-      host: flags.httpHost ?? env.MCP_HOST,
-      basePath: flags.basePath ?? env.BASE_PATH,
-      stateless: flags.stateless ?? env.MCP_STATELESS,
-      noAuth: flags.noAuth ?? env.MCP_NO_AUTH,
-      apiKey: env.API_KEY,
-      apiKeys: env.API_KEYS,
-      keysFile: flags.keysFile ?? env.API_KEYS_FILE,
-      allowedHosts: flags.allowedHosts ?? env.ALLOWED_HOSTS,
-      corsOrigins: flags.corsOrigins ?? env.CORS_ORIGINS,
-      maxBodyBytes: env.MAX_BODY_BYTES,
-      rateLimitRpm: env.RATE_LIMIT_RPM,
-      sessionIdleMs: env.SESSION_IDLE_MS,
-      maxSessions: env.MAX_SESSIONS,
-      maxSessionsPerKey: env.MAX_SESSIONS_PER_KEY,
-      trustProxy: flags.trustProxy ?? env.TRUST_PROXY,
-      metrics: env.METRICS_ENABLED,
-      metricsToken: env.METRICS_TOKEN,
-      metricsPublic: flags.metricsPublic ?? env.METRICS_PUBLIC,
-      shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
-      streamResumeSeconds: env.STREAM_RESUME_SECONDS,
-    },
-    store: {
-      dataDir: flags.dataDir ?? env.DATA_DIR,
-      databaseUrl: env.DATABASE_URL,
-      poolSize: env.DB_POOL_SIZE,
-      redisUrl: env.REDIS_URL,
-      redisKeyPrefix: env.REDIS_KEY_PREFIX,
-    },
-    logLevel: flags.logLevel ?? env.LOG_LEVEL,
-    modules: flags.modules ?? env.MODULES,
-  } as ConfigInput;
-}
-
-/** Drop undefined leaves so schema defaults apply. */
-function withoutUndefined<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
-}
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues
+function describeIssues(issues: readonly Issue[]): string {
+  return issues
     .map((issue) => {
-      const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+      const where = issue.path.length ? `${issue.path.map(String).join('.')}: ` : '';
       return `${where}${issue.message}`;
     })
     .join('; ');
+}
+
+/** One section's values, validated; issues are reported under `prefix`. */
+function parseSection(options: OptionSection, prefix: readonly string[], flags: ConfigFlags, env: Env) {
+  const parsed = sectionSchema(options).safeParse(rawSection(options, flags, env));
+  if (parsed.success) return parsed.data as Record<string, unknown>;
+  const issues = parsed.error.issues.map((issue) => ({ ...issue, path: [...prefix, ...issue.path] }));
+  throw new ConfigError(`Invalid configuration: ${describeIssues(issues)}`);
 }
 
 /** Read and validate the configuration. Throws ConfigError with one readable line. */
@@ -290,8 +515,12 @@ export function loadConfig(
   env: Env = process.env,
   modules: readonly ModuleDefinition[] = MODULES,
 ): Config {
-  const parsed = ConfigSchema.safeParse(withoutUndefined(rawConfig(flags, env)));
-  if (!parsed.success) throw new ConfigError(`Invalid configuration: ${describeIssues(parsed.error)}`);
+  const raw: Record<string, unknown> = rawSection(generalOptions, flags, env);
+  for (const [key, section] of Object.entries(CORE_SECTIONS)) {
+    if (key !== 'general') raw[key] = rawSection(section.options, flags, env);
+  }
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`Invalid configuration: ${describeIssues(parsed.error.issues)}`);
   return { ...parsed.data, sections: loadSections(flags, env, modules) };
 }
 
@@ -303,13 +532,7 @@ function loadSections(
 ): Config['sections'] {
   const sections: Record<string, Record<string, unknown>> = {};
   for (const module of modules) {
-    if (!module.options) continue;
-    const parsed = sectionSchema(module.options).safeParse(rawSection(module.options, flags, env));
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((issue) => ({ ...issue, path: [module.name, ...issue.path] }));
-      throw new ConfigError(`Invalid configuration: ${describeIssues({ issues } as z.ZodError)}`);
-    }
-    sections[module.name] = parsed.data as Record<string, unknown>;
+    if (module.options) sections[module.name] = parseSection(module.options, [module.name], flags, env);
   }
   return sections;
 }

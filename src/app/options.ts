@@ -77,11 +77,14 @@ export function readSection<T extends OptionSection>(
   return values as SectionValue<T>;
 }
 
-export function sectionSchema(options: OptionSection): z.ZodObject {
+/** The zod schema of a section's values, typed from its declaration. */
+export function sectionSchema<T extends OptionSection>(options: T): z.ZodObject<SectionShape<T>> {
   const shape: Record<string, z.ZodType> = {};
   for (const [key, spec] of Object.entries(options)) shape[key] = spec.schema;
-  return z.object(shape);
+  return z.object(shape) as unknown as z.ZodObject<SectionShape<T>>;
 }
+
+export type SectionShape<T extends OptionSection> = { [K in keyof T]: T[K]['schema'] };
 
 /* ---- shared value types, so every option parses alike ---- */
 
@@ -151,7 +154,7 @@ export interface ParseArgsOption {
   short?: string;
 }
 
-/** A section with its title and where its values go ('' for top-level options). */
+/** A block of --help: a title and the options listed under it. */
 export interface HelpSection {
   title: string;
   options: OptionSection;
@@ -196,39 +199,55 @@ export function flagsFor(
   return flags;
 }
 
-const HELP_COLUMN = 29;
+export const HELP_COLUMN = 29;
 
-function helpLine(spec: OptionSpec): string {
-  const name = `--${spec.flag}${spec.arg ? ` ${spec.arg}` : ''}`;
-  const left = `  ${spec.short ? `-${spec.short}, ` : ''}${name}`;
-  const env = envNames(spec)[0];
-  const pad = left.length < HELP_COLUMN ? ' '.repeat(HELP_COLUMN - left.length) : '  ';
-  return `${left}${pad}${spec.help}${env ? ` [${env}]` : ''}`;
+/** `  left<padding>text`, the layout of every --help row. */
+export function helpRow(left: string, text: string, column = HELP_COLUMN): string {
+  const pad = left.length < column ? ' '.repeat(column - left.length) : '  ';
+  return `${left}${pad}${text}`;
 }
 
-/** The options part of --help: a block per section, flags first, then env-only options. */
+function flagLine(spec: OptionSpec): string {
+  const name = `--${spec.negatable ? '[no-]' : ''}${spec.flag}${spec.arg ? ` ${spec.arg}` : ''}`;
+  const env = envNames(spec)[0];
+  return helpRow(`  ${spec.short ? `-${spec.short}, ` : ''}${name}`, `${spec.help}${env ? ` [${env}]` : ''}`);
+}
+
+/** An option set only through the environment: its first env var on the left, the others named after the help. */
+function envLine(spec: OptionSpec): string {
+  const [first, ...others] = envNames(spec);
+  return helpRow(`  ${first}`, `${spec.help}${others.length ? ` (or ${others.join(', ')})` : ''}`);
+}
+
+/**
+ * The options part of --help, a block per section: flags, then env-only
+ * options one per line, then the env vars of `more` options in one line.
+ */
 export function renderOptionsHelp(sections: readonly HelpSection[]): string {
   const blocks: string[] = [];
   for (const section of sections) {
     const specs = Object.values(section.options);
     const flagged = specs.filter((s) => s.flag && !s.more);
-    const envOnly = specs.filter((s) => !s.flag || s.more).flatMap((s) => envNames(s).slice(0, 1));
-    if (!flagged.length && !envOnly.length) continue;
-    const lines = [`${section.title}:`, ...flagged.map(helpLine)];
-    if (envOnly.length) lines.push(...wrap(`  Also (env, see README): ${envOnly.join(', ')}`, 108, '    '));
+    const envListed = specs.filter((s) => !s.flag && !s.more && envNames(s).length);
+    const more = specs.filter((s) => s.more).flatMap((s) => envNames(s).slice(0, 1));
+    if (!flagged.length && !envListed.length && !more.length) continue;
+    const lines = [`${section.title}:`, ...flagged.map(flagLine), ...envListed.map(envLine)];
+    if (more.length) lines.push(...wrap(`  Also (env, see README): ${more.join(', ')}`, 108, '    '));
     blocks.push(lines.join('\n'));
   }
   return blocks.join('\n');
 }
 
-function wrap(text: string, width: number, indent: string): string[] {
+/** Words into lines of at most `width` characters; lines after the first start with `indent`. */
+export function wrap(text: string, width: number, indent: string): string[] {
   const lines: string[] = [];
   let line = '';
-  for (const word of text.split(' ')) {
-    if (line && line.length + word.length + 1 > width) {
+  // Each piece keeps the spaces before it, so indentation and column padding survive.
+  for (const piece of text.match(/\s*\S+/g) ?? []) {
+    if (line.trim() && line.length + piece.length > width) {
       lines.push(line);
-      line = indent + word;
-    } else line = line ? `${line} ${word}` : word;
+      line = indent + piece.trimStart();
+    } else line += piece;
   }
   if (line) lines.push(line);
   return lines;
