@@ -39,8 +39,10 @@ export interface CreateServerOptions {
   onToolCall?: (event: ToolCallEvent) => void;
   /** The hosted server's shared runtime (core and module tools); when given, the options above are not used. */
   runtime?: CoreToolRuntime;
-  /** Who this server's calls run as; default anonymous (everything allowed). */
+  /** Who this server's calls run as; default anonymous (everything allowed). It decides the tools listed. */
   principal?: Principal;
+  /** Who each call runs as, read at call time (an HTTP session's latest request); default `principal`. */
+  currentPrincipal?: () => Principal;
   /** The MCP session id, for usage records. */
   sessionId?: () => string | undefined;
 }
@@ -121,7 +123,7 @@ function registerTool(
     },
     (async (args: Record<string, unknown>, extra: Extra) => {
       const outcome = await runtime.callValidated(tool.name, args, {
-        principal,
+        principal: options.currentPrincipal?.() ?? principal,
         source: 'mcp',
         signal: extra.signal,
         sessionId: options.sessionId?.(),

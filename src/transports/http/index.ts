@@ -213,7 +213,12 @@ async function listenAndServe(
   // Without server keys a loopback listener (or --no-auth) serves everyone; module strategies still identify users.
   const resolve = principalResolver({ strategies, open: keys === undefined });
   const createMcpServer = (context: McpServerContext) =>
-    createServer({ runtime: app.tools, principal: context.principal, sessionId: context.sessionId });
+    createServer({
+      runtime: app.tools,
+      principal: context.principal,
+      currentPrincipal: context.currentPrincipal,
+      sessionId: context.sessionId,
+    });
 
   const server = await listen(http.host, http.port, (port) =>
     createHttpApp({

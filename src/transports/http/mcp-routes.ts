@@ -18,8 +18,14 @@ import type { Session, SessionKind, SessionRegistry } from './sessions.js';
 
 /** Who a server is built for: usage records carry the key and session. */
 export interface McpServerContext {
-  /** Who the session's tool calls run as (set by authentication). */
+  /** Who opened the session (set by authentication): the tools it lists. */
   principal: Principal;
+  /**
+   * Who a call runs as: the principal of the request carrying it. Same id as
+   * `principal` (sessions are bound to it), but read per request, so a changed
+   * grant (an admin narrowing a user's bases) applies to open sessions at once.
+   */
+  currentPrincipal: () => Principal;
   keyId?: string;
   sessionId: () => string | undefined;
 }
@@ -80,6 +86,7 @@ function findSession(
     rpcError(res, 400, -32000, `Bad Request: session ${id} uses the ${session.kind} transport`);
     return undefined;
   }
+  session.principal = principalOf(res);
   return session;
 }
 
@@ -159,8 +166,10 @@ async function openStreamableSession(options: McpRoutesOptions, req: Request, re
   const { registry } = options;
   const keyId = res.locals.keyId as string | undefined;
   const sessionId = randomUUID();
+  const opener = principalOf(res);
   const server = options.createMcpServer({
-    principal: principalOf(res),
+    principal: opener,
+    currentPrincipal: () => registry.get(sessionId)?.principal ?? opener,
     keyId,
     sessionId: () => transport.sessionId,
   });
@@ -168,7 +177,7 @@ async function openStreamableSession(options: McpRoutesOptions, req: Request, re
     sessionIdGenerator: () => sessionId,
     eventStore: options.eventStores?.forSession(sessionId),
     onsessioninitialized: (sessionId) => {
-      registry.add({ id: sessionId, kind: 'streamable', transport, server, keyId });
+      registry.add({ id: sessionId, kind: 'streamable', transport, server, keyId, principal: opener });
     },
   });
   transport.onclose = () => {
@@ -199,8 +208,10 @@ async function handleStreamableSession(
 
 /** Stateless: a new server and transport for every request, closed when the response ends. */
 async function handleStateless(options: McpRoutesOptions, req: Request, res: Response): Promise<void> {
+  const principal = principalOf(res);
   const server = options.createMcpServer({
-    principal: principalOf(res),
+    principal,
+    currentPrincipal: () => principal,
     keyId: res.locals.keyId,
     sessionId: () => undefined,
   });
@@ -219,8 +230,10 @@ async function openSseSession(options: McpRoutesOptions, _req: Request, res: Res
   // nginx and similar proxies buffer event streams unless told not to.
   res.setHeader('X-Accel-Buffering', 'no');
   const transport = new SSEServerTransport(`${options.basePath}/messages`, res);
+  const opener = principalOf(res);
   const server = options.createMcpServer({
-    principal: principalOf(res),
+    principal: opener,
+    currentPrincipal: () => registry.get(transport.sessionId)?.principal ?? opener,
     keyId: res.locals.keyId,
     sessionId: () => transport.sessionId,
   });
@@ -237,7 +250,14 @@ async function openSseSession(options: McpRoutesOptions, _req: Request, res: Res
     registry.forget(transport.sessionId);
     void server.close().catch(() => {});
   };
-  registry.add({ id: transport.sessionId, kind: 'sse', transport, server, keyId: res.locals.keyId });
+  registry.add({
+    id: transport.sessionId,
+    kind: 'sse',
+    transport,
+    server,
+    keyId: res.locals.keyId,
+    principal: opener,
+  });
   await server.connect(transport);
   if (options.inflight) countSseRequests(transport, options.inflight);
   // A client that left while its key was being checked closed the response before the transport listened for it.

@@ -4,7 +4,9 @@
  * it sits idle too long, or the process shuts down, and in every case both
  * are closed, so nothing leaks.
  */
+
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Principal } from '../../app/principal.js';
 import type { Logger } from '../../logger.js';
 
 export type SessionKind = 'streamable' | 'sse';
@@ -20,6 +22,8 @@ export interface Session {
   server: McpServer;
   /** The API key (its id) that opened the session; only that key may use it. */
   keyId?: string;
+  /** The principal of the session's latest request (its calls run as this). */
+  principal?: Principal;
   lastSeen: number;
   /** Requests of this session being handled right now; an active session never expires. */
   inflight: number;
