@@ -440,7 +440,9 @@ describe('tools, models and budgets', () => {
       tool_name: 'create_record',
       arguments: { table_id: 'Tasks', fields: { Title: 'no' } },
     });
-    expect(write.body).toMatchObject({ is_error: true, outcome: 'denied' });
+    expect(write.status).toBe(403);
+    expect(write.body).toMatchObject({ status: 403, is_error: true, outcome: 'denied' });
+    expect(write.body.detail).toMatch(/tools:write|read-only|write/i);
     expect((await call('POST', '/execute-tool', reader, { tool_name: 'nope' })).status).toBe(404);
   });
 

@@ -194,7 +194,7 @@ export function registerRoutes(api: ApiRoutes, orchestrator: Orchestrator, tools
       tool_name: z.string().min(1).max(100),
       arguments: z.record(z.string(), z.unknown()).default({}),
     }),
-    errors: [404],
+    errors: [403, 404],
     handler: async ({ principal, body, signal }) => {
       if (!tools.get(body.tool_name)) {
         throw new HttpProblem(
@@ -204,6 +204,12 @@ export function registerRoutes(api: ApiRoutes, orchestrator: Orchestrator, tools
         );
       }
       const outcome = await tools.call(body.tool_name, body.arguments, { principal, source: 'api', signal });
+      // A base or tool this principal may not use is the caller's permission problem, not a tool result.
+      if (outcome.outcome === 'denied') {
+        throw new HttpProblem(403, 'Forbidden', outcome.text, {
+          members: { tool: body.tool_name, is_error: true, outcome: 'denied' },
+        });
+      }
       return {
         tool: body.tool_name,
         result: outcome.structured ?? outcome.text,
