@@ -17,6 +17,7 @@ import {
   option,
   positiveInt,
   rawSection,
+  rawValue,
   sectionSchema,
   stringList,
 } from './app/options.js';
@@ -275,7 +276,7 @@ const httpOptions = {
     env: 'TRUST_PROXY',
     flag: 'trust-proxy',
     arg: '<value>',
-    help: 'Express trust proxy: true, a hop count, or addresses',
+    help: 'Express trust proxy: true, a hop count, or addresses, default false',
   }),
   metricsPublic: option({
     schema: booleanish.default(false),
@@ -492,6 +493,12 @@ interface Issue {
   message: string;
 }
 
+/** A section to validate: its options, and where its values and issues go (`[]`: the top of the Config). */
+interface SectionSource {
+  path: readonly string[];
+  options: OptionSection;
+}
+
 function describeIssues(issues: readonly Issue[]): string {
   return issues
     .map((issue) => {
@@ -501,38 +508,49 @@ function describeIssues(issues: readonly Issue[]): string {
     .join('; ');
 }
 
-/** One section's values, validated; issues are reported under `prefix`. */
-function parseSection(options: OptionSection, prefix: readonly string[], flags: ConfigFlags, env: Env) {
-  const parsed = sectionSchema(options).safeParse(rawSection(options, flags, env));
+/** One section's values; its issues (under the section's path) go to `issues`, a secret's value never in them. */
+function parseSection(source: SectionSource, flags: ConfigFlags, env: Env, issues: Issue[]) {
+  const parsed = sectionSchema(source.options).safeParse(rawSection(source.options, flags, env));
   if (parsed.success) return parsed.data as Record<string, unknown>;
-  const issues = parsed.error.issues.map((issue) => ({ ...issue, path: [...prefix, ...issue.path] }));
-  throw new ConfigError(`Invalid configuration: ${describeIssues(issues)}`);
+  for (const issue of parsed.error.issues) {
+    const spec = source.options[String(issue.path[0])];
+    const raw = spec?.secret ? rawValue(spec, flags, env) : undefined;
+    const echoed = typeof raw === 'string' && raw !== '' && issue.message.includes(raw);
+    issues.push({
+      path: [...source.path, ...issue.path],
+      message: echoed ? 'invalid value (not shown: it is a secret)' : issue.message,
+    });
+  }
+  return {};
 }
 
-/** Read and validate the configuration. Throws ConfigError with one readable line. */
+/**
+ * Read and validate the configuration: the core's sections and each
+ * module's, from the same flags and env. Throws ConfigError with one
+ * readable line naming every invalid value.
+ */
 export function loadConfig(
   flags: ConfigFlags = {},
   env: Env = process.env,
   modules: readonly ModuleDefinition[] = MODULES,
 ): Config {
-  const raw: Record<string, unknown> = rawSection(generalOptions, flags, env);
+  const issues: Issue[] = [];
+  const core: Record<string, unknown> = {};
   for (const [key, section] of Object.entries(CORE_SECTIONS)) {
-    if (key !== 'general') raw[key] = rawSection(section.options, flags, env);
+    if (key === 'general') continue;
+    core[key] = parseSection({ path: [key], options: section.options }, flags, env, issues);
   }
-  const parsed = ConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`Invalid configuration: ${describeIssues(parsed.error.issues)}`);
-  return { ...parsed.data, sections: loadSections(flags, env, modules) };
-}
-
-/** Every module's section, from the same flags and env, validated by its declared schemas. */
-function loadSections(
-  flags: ConfigFlags,
-  env: Env,
-  modules: readonly ModuleDefinition[],
-): Config['sections'] {
+  Object.assign(core, parseSection({ path: [], options: generalOptions }, flags, env, issues));
   const sections: Record<string, Record<string, unknown>> = {};
   for (const module of modules) {
-    if (module.options) sections[module.name] = parseSection(module.options, [module.name], flags, env);
+    if (!module.options) continue;
+    sections[module.name] = parseSection(
+      { path: [module.name], options: module.options },
+      flags,
+      env,
+      issues,
+    );
   }
-  return sections;
+  if (issues.length) throw new ConfigError(`Invalid configuration: ${describeIssues(issues)}`);
+  return { ...(core as z.infer<typeof ConfigSchema>), sections };
 }

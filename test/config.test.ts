@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { limiterFor } from '../src/app/airtable.js';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { defineModule } from '../src/app/module.js';
+import { option } from '../src/app/options.js';
+import { CORE_SECTIONS, ConfigError, loadConfig } from '../src/config.js';
 import { DEFAULT_TOOLSETS, TOOLSETS } from '../src/tools/toolsets.js';
 
 describe('loadConfig', () => {
@@ -47,6 +50,63 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ airtableUrl: 'ftp://x' }, {})).toThrow(/airtable.baseUrl/);
     expect(() => loadConfig({ maxResponseTokens: '10' }, {})).toThrow(/maxResponseTokens/);
     expect(() => loadConfig({ logLevel: 'loud' }, {})).toThrow(/logLevel/);
+  });
+});
+
+describe('declared options', () => {
+  it('--modules is a flag too, and wins over MODULES', () => {
+    expect(loadConfig({}, {}).modules).toBeUndefined();
+    expect(loadConfig({}, { MODULES: 'none' }).modules).toEqual(['none']);
+    expect(loadConfig({ modules: 'saga, orchestrator' }, { MODULES: 'none' }).modules).toEqual([
+      'saga',
+      'orchestrator',
+    ]);
+  });
+
+  it("module flags reach their module's section by option id", () => {
+    const config = loadConfig({ model: 'gemini-3.5-flash-lite', message: 'hi', sagaWorker: false }, {});
+    expect(config.sections.orchestrator).toMatchObject({ model: 'gemini-3.5-flash-lite', message: 'hi' });
+    expect(config.sections.saga).toMatchObject({ worker: false });
+  });
+
+  it('names every invalid value, core and module, in one line', () => {
+    expect(() => loadConfig({ logLevel: 'loud' }, { PORT: 'x', SAGA_CONCURRENCY: '0' })).toThrow(
+      /^Invalid configuration: http\.port: .*; logLevel: .*; saga\.concurrency: [^;]*$/,
+    );
+  });
+
+  it("never echoes a secret's value in an error", () => {
+    // Both options reject any value with a message that repeats it; only the secret one is hidden.
+    const echoing = () =>
+      z.string().refine(() => false, { error: (issue) => `bad "${String(issue.input)}"` });
+    const module = defineModule({
+      name: 'echo',
+      summary: 'test',
+      options: {
+        key: option({ schema: echoing(), env: 'ECHO_KEY', secret: true, help: 'a secret' }),
+        plain: option({ schema: echoing(), env: 'ECHO_PLAIN', help: 'not a secret' }),
+      },
+      create: () => ({}),
+    });
+    const load = () => loadConfig({}, { ECHO_KEY: 's3cret-value', ECHO_PLAIN: 'visible' }, [module]);
+    expect(load).toThrow('echo.key: invalid value (not shown: it is a secret); echo.plain: bad "visible"');
+  });
+
+  it("states each core option's default in its help line", () => {
+    for (const section of Object.values(CORE_SECTIONS)) {
+      for (const [key, spec] of Object.entries(section.options)) {
+        const parsed = spec.schema.safeParse(undefined);
+        const value: unknown = parsed.success ? parsed.data : undefined;
+        const stated = Array.isArray(value)
+          ? value.join(',')
+          : value === true
+            ? 'default on'
+            : typeof value === 'number' || (typeof value === 'string' && value !== '')
+              ? String(value)
+              : undefined;
+        if (stated !== undefined) expect(spec.help, key).toContain(stated);
+      }
+    }
   });
 });
 
