@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { HttpProblem, problems } from '../src/app/api.js';
 import { AuthFailure } from '../src/app/auth.js';
 import { defineModule, type ModuleContext } from '../src/app/module.js';
+import { MODULES } from '../src/app/modules.js';
 import { defineSection, option, readSection } from '../src/app/options.js';
 import type { Principal } from '../src/app/principal.js';
 import { generateApiKey } from '../src/store/api-keys.js';
@@ -423,6 +424,28 @@ describe('the /api description', () => {
   it('serves everyone on a loopback server without keys, as before', async () => {
     const res = await server.fetch('/api/notes', { method: 'POST', json: { text: 'anon' } });
     expect(res.status).toBe(201);
+  });
+
+  it('stays a valid OpenAPI 3.1 document with every shipped module on, original paths included', async () => {
+    const full = await startAppServer({ modules: MODULES, env: { API_KEY: SERVER_KEY } });
+    try {
+      // biome-ignore lint/suspicious/noExplicitAny: walking a JSON document
+      const document = (await (await full.fetch('/api/openapi.json')).json()) as Record<string, any>;
+      const result = await new Validator().validate(document);
+      expect(result.errors ?? []).toEqual([]);
+      for (const path of [
+        '/auth/login',
+        '/auth/me',
+        '/gdpr/data-export',
+        '/chat',
+        '/execute-tool',
+        '/workflows',
+      ]) {
+        expect(Object.keys(document.paths)).toContain(path);
+      }
+    } finally {
+      await full.close();
+    }
   });
 });
 

@@ -146,5 +146,24 @@ function fieldsOf(schema: z.ZodType | undefined, where: 'path' | 'query'): Json[
 function toSchema(schema: z.ZodType, io: 'input' | 'output'): Json {
   const json = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Json;
   delete json.$schema;
-  return json;
+  return refPropertiesAsPatterns(json) as Json;
+}
+
+/**
+ * A property literally named `$ref` (a workflow template's `{"$ref": "steps.x"}`)
+ * is valid JSON Schema, but OpenAPI tools take it for a reference. The same
+ * rule as a pattern property means the same and reads unambiguously.
+ */
+function refPropertiesAsPatterns(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(refPropertiesAsPatterns);
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) out[key] = refPropertiesAsPatterns(value);
+  const properties = out.properties as Record<string, unknown> | undefined;
+  if (properties && typeof properties === 'object' && '$ref' in properties) {
+    const { $ref, ...rest } = properties;
+    out.properties = rest;
+    out.patternProperties = { ...(out.patternProperties as object), '^\\$ref$': $ref };
+  }
+  return out;
 }

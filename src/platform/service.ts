@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import type { ModuleContext, ModuleInstance } from '../app/module.js';
 import { readSection } from '../app/options.js';
 import { Accounts } from './accounts.js';
+import { withOriginalPaths } from './aliases.js';
 import { Analytics } from './analytics.js';
 import { AuditTrail } from './audit.js';
 import { type Counters, RedisCounters, StoreCounters } from './counters.js';
@@ -118,7 +119,8 @@ export async function createPlatformModule(ctx: ModuleContext): Promise<ModuleIn
 
   return {
     authStrategies: [accounts.strategy()],
-    routes(routes) {
+    routes(api) {
+      const routes = withOriginalPaths(api);
       registerAuthRoutes(routes, {
         accounts,
         counters,
