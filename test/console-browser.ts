@@ -63,11 +63,13 @@ export interface PageWatch {
   cspViolations: string[];
   /** console.error messages and uncaught page errors. */
   errors: string[];
+  /** Every /api answer of 400 or more, as `STATUS METHOD /api/path` (what the console and the API disagree on shows here). */
+  apiFailures: string[];
 }
 
 /** Collect CSP violations and errors from a page for the whole test. */
 export async function watchPage(page: Page): Promise<PageWatch> {
-  const watch: PageWatch = { cspViolations: [], errors: [] };
+  const watch: PageWatch = { cspViolations: [], errors: [], apiFailures: [] };
   await page.exposeFunction('__reportCsp', (text: string) => watch.cspViolations.push(text));
   // Strings, not functions: these run in the page (DOM types are not in this project's Node typings).
   await page.addInitScript(`document.addEventListener('securitypolicyviolation', (event) => {
@@ -77,6 +79,12 @@ export async function watchPage(page: Page): Promise<PageWatch> {
     if (message.type() === 'error') watch.errors.push(message.text());
   });
   page.on('pageerror', (error) => watch.errors.push(String(error)));
+  page.on('response', (response) => {
+    const url = new URL(response.url());
+    if (response.status() >= 400 && url.pathname.includes('/api/')) {
+      watch.apiFailures.push(`${response.status()} ${response.request().method()} ${url.pathname}`);
+    }
+  });
   return watch;
 }
 

@@ -35,6 +35,9 @@ const USER = {
 };
 const today = new Date().toISOString().slice(0, 10);
 const seen: string[] = [];
+/** Whether the stand-in's GET /models says a Gemini key is set. */
+const chat = { configured: true };
+const NEW_KEY = `pyu_${'ab'.repeat(32)}`;
 
 /** The stand-in API: just enough state for one person's walk through the console. */
 function standInApi() {
@@ -70,7 +73,7 @@ function standInApi() {
     if (state.deleted || req.body.password !== 'correct horse battery') {
       return void res
         .status(401)
-        .json({ title: 'Unauthorized', status: 401, detail: 'Wrong email or password' });
+        .json({ title: 'Unauthorized', status: 401, detail: 'Invalid email or password' });
     }
     tokens(res);
   });
@@ -84,6 +87,10 @@ function standInApi() {
   api.post(
     '/auth/logout',
     (_req, res) => void res.clearCookie('amk_refresh', { path: '/' }).status(204).end(),
+  );
+  api.get(
+    '/models',
+    (_req, res) => void res.json({ default_model: 'gemini-flash', configured: chat.configured }),
   );
   api.use(auth);
   api.post(
@@ -251,15 +258,20 @@ function standInApi() {
   );
   api.get('/keys', (_req, res) => void res.json({ keys: state.keys }));
   api.post('/keys', (req, res) => {
+    // The platform's Key (src/platform/schemas.ts), the secret only in this answer.
     const key = {
       id: `key_${state.keys.length + 1}`,
       name: req.body.name,
+      prefix: NEW_KEY.slice(0, 12),
       scopes: req.body.scopes,
       bases: req.body.bases ?? '*',
       created_at: new Date().toISOString(),
+      last_used_at: null,
+      expires_at: req.body.expires_at ?? null,
+      revoked_at: null,
     };
     state.keys.push(key);
-    res.status(201).json({ ...key, key: 'amk_live_0123456789abcdef0123456789abcdef' });
+    res.status(201).json({ ...key, key: NEW_KEY });
   });
   api.delete('/keys/:id', (req, res) => {
     state.keys = state.keys.filter((k) => k.id !== req.params.id);
@@ -269,17 +281,31 @@ function standInApi() {
     '/workflows',
     (_req, res) =>
       void res.json({
+        // The saga module's workflow view (src/saga/service.ts workflowView).
         workflows: [
           {
             id: 'wf_1',
             name: 'Nightly sync',
-            trigger: { type: 'cron', cron: '0 2 * * *', timezone: 'UTC' },
+            status: 'active',
+            triggers: [{ type: 'cron', cron: '0 2 * * *', timezone: 'UTC' }],
+            cron_expression: '0 2 * * *',
+            timezone: 'UTC',
+            next_run_at: '2026-12-08T02:00:00.000Z',
             steps: [{}, {}],
-            next_fire_times: ['2026-12-08T02:00:00Z', '2026-12-09T02:00:00Z'],
           },
         ],
+        total: 1,
       }),
   );
+  api.post('/workflows/validate', (req, res) => {
+    seen.push(`validate ${JSON.stringify(req.body)}`);
+    res.json({
+      valid: true,
+      errors: [],
+      cron_expression: req.body.cron_expression,
+      next_runs: ['2026-12-08T02:00:00.000Z', '2026-12-09T02:00:00.000Z', '2026-12-10T02:00:00.000Z'],
+    });
+  });
   const run = () => ({
     id: 'run_1',
     status: 'compensated',
@@ -340,9 +366,11 @@ function standInApi() {
   );
   api.post('/gdpr/deletion', (req, res) => {
     if (req.body.password !== 'correct horse battery')
-      return void res.status(401).json({ title: 'Unauthorized', status: 401, detail: 'Wrong password' });
+      return void res
+        .status(403)
+        .json({ title: 'Forbidden', status: 403, detail: 'The password is not right' });
     state.deleted = true;
-    res.clearCookie('amk_refresh', { path: '/' }).status(202).json({ status: 'completed' });
+    res.clearCookie('amk_refresh', { path: '/' }).json({ status: 'completed', request_id: 'gdpr_1' });
   });
   return api;
 }
@@ -395,13 +423,26 @@ describe('console pages against a stand-in API', () => {
     await page.getByLabel('Email').fill(USER.email);
     await page.getByLabel('Password').fill('wrong');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Wrong email or password');
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Invalid email or password');
     await page.getByLabel('Password').fill('correct horse battery');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { level: 1, name: 'Chat' }).waitFor();
     await page.reload();
     await page.getByRole('heading', { level: 1, name: 'Chat' }).waitFor();
     expect(await page.evaluate('JSON.stringify(localStorage) + JSON.stringify(sessionStorage)')).toBe('{}{}');
+  });
+
+  it('says so before anyone types when the chat has no Gemini key', async () => {
+    chat.configured = false;
+    await page.reload();
+    await page.getByText('The chat is not configured on this server').waitFor();
+    expect(await page.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
+    expect(await page.getByLabel('Message', { exact: true }).isDisabled()).toBe(true);
+    expect(await seriousA11yViolations(page)).toEqual([]);
+    chat.configured = true;
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Chat' }).waitFor();
+    await expect.poll(() => page.getByText('The chat is not configured').count()).toBe(0);
   });
 
   it('chat streams, expands tool calls, approves a write inline, shows tokens and cost', async () => {
@@ -453,9 +494,7 @@ describe('console pages against a stand-in API', () => {
     await page.getByLabel(/^tools:write/).check();
     await page.getByLabel('Demo (appDemo)').check();
     await page.getByRole('button', { name: 'Create key' }).click();
-    expect(await page.getByLabel('The new key').inputValue()).toBe(
-      'amk_live_0123456789abcdef0123456789abcdef',
-    );
+    expect(await page.getByLabel('The new key').inputValue()).toBe(NEW_KEY);
     await checkPage('keys');
     await page.getByRole('button', { name: 'Done' }).click();
     expect(await page.getByLabel('The new key').count()).toBe(0);
@@ -466,7 +505,10 @@ describe('console pages against a stand-in API', () => {
   it('workflows: next fire times, a run with step status and compensation', async () => {
     await open('workflows', 'Workflows');
     await page.getByRole('button', { name: 'Open' }).click();
-    expect(await page.getByText('Next fire times').isVisible()).toBe(true);
+    await page.getByText('Next fire times').waitFor();
+    // Computed by the API from the workflow's cron and time zone, nothing else sent.
+    await expect.poll(() => page.locator('.card ol li').count()).toBe(3);
+    expect(seen).toContain('validate {"cron_expression":"0 2 * * *","timezone":"UTC"}');
     await page.getByRole('button', { name: 'Run Nightly sync' }).click();
     const steps = page.locator('.run table tbody tr');
     await expect.poll(() => steps.count()).toBe(2);
@@ -502,7 +544,7 @@ describe('console pages against a stand-in API', () => {
     await page.getByLabel('Email').fill(USER.email);
     await page.getByLabel('Password').fill('correct horse battery');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Wrong email or password');
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Invalid email or password');
     expect(watch.cspViolations).toEqual([]);
     expect(watch.errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
   });

@@ -10,7 +10,27 @@ export interface Series {
   color: string;
 }
 
-export function LineChart({ title, days, series }: { title: string; days: string[]; series: Series[] }) {
+/** A number at most four significant digits long (uPlot's default rounds 0.0004 to "0"). */
+export const shortNumber = (value: number): string => String(Number(value.toPrecision(4)));
+
+/** Counts are whole: the y axis never steps by 0.2 calls. */
+const WHOLE_STEPS = Array.from({ length: 10 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
+
+export function LineChart({
+  title,
+  days,
+  series,
+  format = shortNumber,
+  whole = false,
+}: {
+  title: string;
+  days: string[];
+  series: Series[];
+  /** How a value reads on the y axis and in the table. */
+  format?: (value: number) => string;
+  /** The values are counts. */
+  whole?: boolean;
+}) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = box.current;
@@ -24,7 +44,17 @@ export function LineChart({ title, days, series }: { title: string; days: string
           {},
           ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: true } })),
         ],
-        axes: [{ stroke: 'currentColor' }, { stroke: 'currentColor' }],
+        axes: [
+          { stroke: 'currentColor' },
+          {
+            stroke: 'currentColor',
+            values: (_u: uPlot, splits: number[]) => splits.map((v) => format(v)),
+            // Wide enough for the longest label (about 7 px a character at the axis font, plus the ticks).
+            size: (_u: uPlot, values: string[] | null) =>
+              Math.max(40, ...(values ?? []).map((v) => v.length * 7 + 18)),
+            ...(whole ? { incrs: WHOLE_STEPS } : {}),
+          },
+        ],
         scales: { x: { time: true } },
         legend: { live: false },
       },
@@ -68,7 +98,7 @@ export function LineChart({ title, days, series }: { title: string; days: string
                 <tr key={d}>
                   <th scope="row">{d.slice(0, 10)}</th>
                   {series.map((s) => (
-                    <td key={s.label}>{s.values[i] ?? 0}</td>
+                    <td key={s.label}>{format(s.values[i] ?? 0)}</td>
                   ))}
                 </tr>
               ))}

@@ -85,17 +85,22 @@ export function Select({
   onValue,
   options,
   disabled,
+  hideLabel = false,
 }: {
   label: string;
   value: string;
   onValue: (value: string) => void;
   options: readonly { value: string; label: string }[];
   disabled?: boolean;
+  /** Keep the label for screen readers only (in a table row, whose header already says it). */
+  hideLabel?: boolean;
 }) {
   const id = useId('select');
   return (
     <div class="field">
-      <label for={id}>{label}</label>
+      <label for={id} class={hideLabel ? 'sr-only' : undefined}>
+        {label}
+      </label>
       <select
         id={id}
         value={value}

@@ -65,6 +65,7 @@ export function AdminPage() {
                   <td>
                     <Select
                       label={`Role of ${u.email}`}
+                      hideLabel
                       value={u.role}
                       disabled={self || update.busy}
                       onValue={(role) => void update.run(u, { role })}

@@ -16,7 +16,26 @@ interface SessionSummary {
 
 const sessionId = (s: SessionSummary) => s.session_id ?? s.id ?? '';
 
+/**
+ * Whether this server can chat: GET /api/models says `configured` (a Gemini
+ * key is set); a 404 means the orchestrator module is not running at all.
+ */
+async function chatAvailability(signal: AbortSignal): Promise<string | undefined> {
+  try {
+    const models = await get<{ configured?: boolean }>('/models', signal);
+    return models.configured === false
+      ? 'The chat is not configured on this server: it needs a Gemini API key (GEMINI_API_KEY). Ask whoever runs it to set one and restart.'
+      : undefined;
+  } catch (caught) {
+    if (caught instanceof ApiError && caught.status === 404)
+      return 'The chat is not available on this server (its orchestrator module is not running).';
+    throw caught;
+  }
+}
+
 export function ChatPage() {
+  const availability = useLoad(chatAvailability);
+  const unavailable = availability.data;
   const bases = useLoad(loadBases);
   const sessions = useLoad((signal) =>
     get<unknown>('/sessions', signal).then((a) => listOf<SessionSummary>(a, 'sessions')),
@@ -202,6 +221,11 @@ export function ChatPage() {
         <p class="sr-only" role="status" aria-live="polite">
           {announce}
         </p>
+        {unavailable && (
+          <p class="note" role="status">
+            {unavailable}
+          </p>
+        )}
         <ErrorNote error={error} />
         <form class="composer" onSubmit={ask}>
           <label for="chat-message" class="sr-only">
@@ -212,6 +236,7 @@ export function ChatPage() {
             rows={2}
             value={message}
             placeholder="Ask something about this base"
+            disabled={Boolean(unavailable)}
             onInput={(e) => setMessage((e.currentTarget as HTMLTextAreaElement).value)}
             onKeyDown={(e) => {
               if (e.key === 'Enter' && !e.shiftKey) {
@@ -220,7 +245,7 @@ export function ChatPage() {
               }
             }}
           />
-          <Button type="submit" busy={busy} disabled={!message.trim()}>
+          <Button type="submit" busy={busy} disabled={!message.trim() || Boolean(unavailable)}>
             Send
           </Button>
         </form>

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { send } from '../api';
+import { send, session } from '../api';
 import { loadBases, SCOPES } from '../bases';
 import {
   Button,
@@ -73,6 +73,8 @@ export function KeysPage() {
   };
 
   const active = (keys.data ?? []).filter((k) => !k.revoked_at);
+  // A key cannot have scopes its owner lacks (the API answers 403); only admins hold 'admin'.
+  const offered = SCOPES.filter((s) => s.value !== 'admin' || session.user?.role === 'admin');
   return (
     <div class="stack">
       <Section title="Create a key">
@@ -90,7 +92,7 @@ export function KeysPage() {
             onValue={setName}
             hint="What the key is for, e.g. “Claude desktop”."
           />
-          <CheckList legend="Scopes" items={SCOPES} chosen={scopes} onChange={setScopes} />
+          <CheckList legend="Scopes" items={offered} chosen={scopes} onChange={setScopes} />
           {bases.loading ? (
             <Loading label="Loading bases…" />
           ) : (

@@ -110,7 +110,7 @@ function DeleteAccount() {
   const [typed, setTyped] = useState('');
   const email = session.user?.email ?? '';
   const erase = useAction(async () => {
-    await send('POST', '/gdpr/deletion', { password, confirm: true });
+    await send('POST', '/gdpr/deletion', { password });
     session.clear();
     location.hash = '#/signin';
   });

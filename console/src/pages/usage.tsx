@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'preact/hooks';
 import { get, session } from '../api';
-import { LineChart, type Series } from '../chart';
+import { LineChart, type Series, shortNumber } from '../chart';
 import { ErrorNote, Field, formatUsd, Loading, listOf, ScrollBox, Section, useLoad } from '../ui';
 
 type Row = Record<string, unknown>;
@@ -13,6 +13,9 @@ const keyOf = (row: Row, ...keys: string[]) => {
   for (const key of keys) if (row[key] !== undefined && row[key] !== null) return String(row[key]);
   return '—';
 };
+
+/** A latency; the API answers null when the period has no calls. */
+const ms = (value: unknown) => (typeof value === 'number' ? `${Math.round(value)} ms` : '—');
 
 function isoDay(offsetDays: number): string {
   return new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
@@ -71,8 +74,8 @@ export function UsagePage() {
         <dl class="stats">
           <Stat label="Calls" value={n(totals, 'calls', 'total_calls', 'count')} />
           <Stat label="Error rate" value={`${(n(totals, 'error_rate') * 100).toFixed(1)}%`} />
-          <Stat label="p50 latency" value={`${n(totals, 'p50_ms', 'latency_p50_ms', 'p50')} ms`} />
-          <Stat label="p95 latency" value={`${n(totals, 'p95_ms', 'latency_p95_ms', 'p95')} ms`} />
+          <Stat label="p50 latency" value={ms(totals.p50_ms)} />
+          <Stat label="p95 latency" value={ms(totals.p95_ms)} />
           <Stat label="Airtable requests" value={n(totals, 'airtable_requests')} />
           <Stat
             label="Tokens"
@@ -84,9 +87,9 @@ export function UsagePage() {
       <Section title="Per day">
         {byDay.loading && !byDay.data ? <Loading /> : null}
         <ErrorNote error={byDay.error} />
-        <LineChart title="Calls, errors and Airtable requests" days={chart.days} series={chart.calls} />
-        <LineChart title="Tokens" days={chart.days} series={chart.tokens} />
-        <LineChart title="Cost" days={chart.days} series={chart.cost} />
+        <LineChart title="Calls, errors and Airtable requests" days={chart.days} series={chart.calls} whole />
+        <LineChart title="Tokens" days={chart.days} series={chart.tokens} whole />
+        <LineChart title="Cost" days={chart.days} series={chart.cost} format={(v) => `$${shortNumber(v)}`} />
       </Section>
       <Section title="Top tools">
         <GroupTable state={byTool} label="Tool" keys={['tool', 'name', 'key', 'group']} />

@@ -14,21 +14,23 @@ import {
 } from '../ui';
 
 interface Trigger {
-  type?: string;
+  type: string;
   cron?: string;
   timezone?: string;
 }
 
+/** GET /api/workflows' items (src/saga/service.ts workflowView). */
 interface Workflow {
   id: string;
   name: string;
   description?: string | null;
-  trigger?: Trigger | string;
+  status?: 'active' | 'paused' | 'inactive';
   triggers?: Trigger[];
   steps?: unknown[];
-  next_fire_times?: string[];
-  next_runs?: string[];
-  enabled?: boolean;
+  cron_expression?: string | null;
+  timezone?: string | null;
+  /** The next scheduled run; null unless active with a cron trigger. */
+  next_run_at?: string | null;
 }
 
 interface Step {
@@ -59,9 +61,7 @@ interface Run {
 }
 
 const ACTIVE = ['pending', 'running', 'compensating'];
-const triggersOf = (w: Workflow): Trigger[] =>
-  w.triggers ??
-  (typeof w.trigger === 'string' ? [{ type: w.trigger }] : w.trigger ? [w.trigger] : [{ type: 'manual' }]);
+const triggersOf = (w: Workflow): Trigger[] => (w.triggers?.length ? w.triggers : [{ type: 'manual' }]);
 
 export function WorkflowsPage() {
   const workflows = useLoad((s) =>
@@ -122,6 +122,9 @@ function WorkflowCard({
       } catch {
         throw new Error('The input is not valid JSON.');
       }
+      // The API takes an object of named values (a run's {{input.…}}), not a list or a single value.
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+        throw new Error('The input must be a JSON object, like {"name": "value"}.');
     }
     const answer = await send<{ run?: Run; id?: string }>(
       'POST',
@@ -148,6 +151,7 @@ function WorkflowCard({
           .map((t) => (t.cron ? `cron ${t.cron}${t.timezone ? ` (${t.timezone})` : ''}` : t.type))
           .join(', ')}
         {workflow.steps ? ` · ${workflow.steps.length} steps` : ''}
+        {workflow.status && workflow.status !== 'active' ? ` · ${workflow.status}` : ''}
       </p>
       {open && (
         <div class="stack">
@@ -208,16 +212,24 @@ function WorkflowCard({
   );
 }
 
-/** Next fire times: from the workflow itself when the server lists them, else from /workflows/validate. */
+/**
+ * The next five fire times of an active scheduled workflow: the API keeps
+ * only the next one (next_run_at), /workflows/validate computes the rest.
+ */
 function useFireTimes(workflow: Workflow, open: boolean) {
   return useLoad(
     async (signal) => {
-      const listed = workflow.next_fire_times ?? workflow.next_runs;
-      if (listed) return listed;
-      if (!open || !triggersOf(workflow).some((t) => t.cron)) return [];
-      const answer = await send<Record<string, unknown>>('POST', '/workflows/validate', workflow, { signal });
-      const times = answer.next_fire_times ?? answer.next_runs;
-      return Array.isArray(times) ? (times as string[]) : [];
+      if (!open || !workflow.cron_expression || !workflow.next_run_at) return [];
+      const answer = await send<{ next_runs?: string[] }>(
+        'POST',
+        '/workflows/validate',
+        {
+          cron_expression: workflow.cron_expression,
+          ...(workflow.timezone ? { timezone: workflow.timezone } : {}),
+        },
+        { signal },
+      );
+      return answer.next_runs?.length ? answer.next_runs : [workflow.next_run_at];
     },
     [open],
   );
