@@ -253,9 +253,37 @@ describe('HTTP server limits', () => {
   it('refuses to listen on all interfaces without an API key unless --no-auth', async () => {
     const open = loadConfig(
       { sandbox: true, transport: 'http', httpPort: '0', httpHost: '0.0.0.0' },
-      { DATA_DIR: ':memory:' },
+      { DATA_DIR: ':memory:', MODULES: 'none' },
     );
     await expect(startHttpServer(open, silentLogger())).rejects.toThrow(/without an API key.*--no-auth/);
+  });
+
+  it('listens on all interfaces without an API key when people sign in (platform): every request needs a credential', async () => {
+    const config = loadConfig(
+      { sandbox: true, transport: 'http', httpPort: '0', httpHost: '0.0.0.0' },
+      { DATA_DIR: ':memory:', ALLOWED_HOSTS: '127.0.0.1' },
+    );
+    const server = await startHttpServer(config, silentLogger());
+    try {
+      const port = new URL(server.url).port;
+      const mcp = await fetch(`http://127.0.0.1:${port}/mcp`, {
+        method: 'POST',
+        headers: HEADERS,
+        body: '{}',
+      });
+      expect(mcp.status).toBe(401);
+      const keys = await fetch(`http://127.0.0.1:${port}/api/keys`);
+      expect(keys.status).toBe(401);
+      const login = await fetch(`http://127.0.0.1:${port}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', host: `127.0.0.1:${port}` },
+        body: JSON.stringify({ email: 'nobody@example.com', password: 'not a real password' }),
+      });
+      expect(login.status).toBe(401);
+      expect((await login.json()).detail).toBe('Invalid email or password');
+    } finally {
+      await server.close(1000);
+    }
   });
 });
 

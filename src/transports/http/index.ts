@@ -74,8 +74,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /**
  * How requests authenticate: keys from the environment or a keys file, and
- * keys created in the store (`keys create`). With neither, only a loopback
- * listener may serve, or one started with an explicit --no-auth.
+ * keys created in the store (`keys create`); undefined when there are none
+ * (requiresCredentials decides whether the server may still start).
  */
 async function serverKeys(http: Config['http'], store: Store): Promise<ApiKeyAuthOptions | undefined> {
   let keys: string[];
@@ -91,12 +91,25 @@ async function serverKeys(http: Config['http'], store: Store): Promise<ApiKeyAut
       verify: async (key) => (await withTimeout(store.verifyApiKey(key), VERIFY_TIMEOUT_MS))?.id,
     };
   }
-  if (!http.noAuth && !isLoopbackAddress(http.host)) {
-    throw new ConfigError(
-      `refusing to listen on ${http.host} without an API key: set API_KEY / API_KEYS / API_KEYS_FILE (create one with "airtable-mcp-kit keys create --name NAME" or "keys generate"), or pass --no-auth to serve without authentication`,
-    );
-  }
   return undefined;
+}
+
+/**
+ * Whether every request needs a credential: with server keys, or with a
+ * module that signs people in (the platform) on a non-loopback interface.
+ * Otherwise only a loopback listener may serve everyone, or an explicit --no-auth.
+ */
+function requiresCredentials(
+  http: Config['http'],
+  keys: ApiKeyAuthOptions | undefined,
+  signIn: boolean,
+): boolean {
+  if (keys) return true;
+  if (http.noAuth || isLoopbackAddress(http.host)) return false;
+  if (signIn) return true;
+  throw new ConfigError(
+    `refusing to listen on ${http.host} without an API key: set API_KEY / API_KEYS / API_KEYS_FILE (create one with "airtable-mcp-kit keys create --name NAME" or "keys generate"), run the platform module so people sign in, or pass --no-auth to serve without authentication`,
+  );
 }
 
 /**
@@ -164,8 +177,6 @@ async function serve(
 ): Promise<HttpServerHandle> {
   const { http } = config;
   const keys = await serverKeys(http, state.store);
-  // Check the Host policy before binding, so a refusal leaves no port open (the real port matters only for port 0).
-  resolveAllowedHosts(http, http.port, keys !== undefined, logger);
   const app = await buildApp(config, 'http', {
     logger,
     modules,
@@ -175,7 +186,10 @@ async function serve(
     onAirtableEvent: (event) => metrics.observeAirtable(event),
   });
   try {
-    return await listenAndServe(config, logger, metrics, state, keys, app);
+    const authOn = requiresCredentials(http, keys, app.authStrategies.length > 0);
+    // Check the Host policy before binding, so a refusal leaves no port open (the real port matters only for port 0).
+    resolveAllowedHosts(http, http.port, authOn, logger);
+    return await listenAndServe(config, logger, metrics, state, keys, authOn, app);
   } catch (error) {
     await app.close();
     throw error;
@@ -188,6 +202,7 @@ async function listenAndServe(
   metrics: Metrics,
   state: ServerState,
   keys: ApiKeyAuthOptions | undefined,
+  authOn: boolean,
   app: App,
 ): Promise<HttpServerHandle> {
   const { http } = config;
@@ -210,8 +225,8 @@ async function listenAndServe(
   state.redis?.onStatusChange(() => void health.checkNow());
 
   const strategies = [...(keys ? [serverKeyStrategy(keys)] : []), ...app.authStrategies];
-  // Without server keys a loopback listener (or --no-auth) serves everyone; module strategies still identify users.
-  const resolve = principalResolver({ strategies, open: keys === undefined });
+  // Without credentials required, a loopback listener (or --no-auth) serves everyone; module strategies still identify users.
+  const resolve = principalResolver({ strategies, open: !authOn });
   const createMcpServer = (context: McpServerContext) =>
     createServer({
       runtime: app.tools,
@@ -223,8 +238,8 @@ async function listenAndServe(
   const server = await listen(http.host, http.port, (port) =>
     createHttpApp({
       http,
-      allowedHosts: resolveAllowedHosts(http, port, keys !== undefined, logger),
-      authRequired: keys !== undefined,
+      allowedHosts: resolveAllowedHosts(http, port, authOn, logger),
+      authRequired: authOn,
       resolve,
       modules: app.modules,
       createMcpServer,
@@ -239,13 +254,18 @@ async function listenAndServe(
   const { port } = server.address() as AddressInfo;
   registry.startSweeping();
   health.start();
+  if (authOn && !keys) {
+    logger.info(
+      'no server API key: every request needs a user access token or personal key; create the first admin with "airtable-mcp-kit users create --email EMAIL --admin"',
+    );
+  }
   const host = http.host.includes(':') ? `[${http.host}]` : http.host;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}${http.basePath}`;
   logger.info(
     {
       url,
       stateless: http.stateless,
-      auth: keys !== undefined,
+      auth: authOn,
       sandbox: app.target.sandbox?.url,
       modules: [...app.modules.keys()],
     },
