@@ -280,7 +280,7 @@ describe('HTTP server limits', () => {
         body: JSON.stringify({ email: 'nobody@example.com', password: 'not a real password' }),
       });
       expect(login.status).toBe(401);
-      expect((await login.json()).detail).toBe('Invalid email or password');
+      expect(((await login.json()) as { detail: string }).detail).toBe('Invalid email or password');
     } finally {
       await server.close(1000);
     }
