@@ -43,7 +43,9 @@ async function main(argv: string[]): Promise<number | undefined> {
     if (values.version) return void process.stdout.write(`${VERSION}\n`);
     const config = loadConfig(flags, process.env, MODULES);
     checkModuleNames(config, MODULES);
-    return runModuleCommand(config, module, command, args);
+    // A person reads a command's output: the app's info lines are noise unless a log level is asked for.
+    const asked = flags.logLevel !== undefined || Boolean(process.env.LOG_LEVEL?.trim());
+    return runModuleCommand(config, module, command, args, asked ? config.logLevel : 'warn');
   }
 
   const { command, args, values, flags } = parseCoreCommand(argv, specs);
@@ -88,6 +90,7 @@ async function runModuleCommand(
   module: ModuleDefinition,
   command: ModuleCommand,
   args: readonly string[],
+  logLevel: string,
 ): Promise<number> {
   type App = import('./app/root.js').App;
   let built: Promise<App> | undefined;
@@ -98,7 +101,7 @@ async function runModuleCommand(
     ]);
     return buildApp({ ...config, modules: [module.name] }, 'cli', {
       modules: MODULES,
-      logger: createLogger(config.logLevel),
+      logger: createLogger(logLevel),
     });
   };
   const close = async () => {
