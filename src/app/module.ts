@@ -16,6 +16,7 @@ import type { DefinedTool } from '../tools/define.js';
 import type { ApiRoutes } from './api.js';
 import type { AuthStrategy } from './auth.js';
 import type { AppConfig, OptionSection } from './options.js';
+import type { Principal } from './principal.js';
 import type { ToolRuntime } from './runtime.js';
 import type { UsageSink } from './usage.js';
 
@@ -43,6 +44,16 @@ export interface GdprRegistry {
   eraseUser(userId: string): Promise<void>;
 }
 
+/** Stored principals brought up to date (a workflow's owner, checked before each step). */
+export interface PrincipalSource {
+  /**
+   * The principal as it is now: current scopes and bases, or null when its
+   * account or key no longer works (disabled, erased, revoked, expired).
+   * Server keys, the system and anonymous come back unchanged.
+   */
+  current(stored: Principal): Promise<Principal | null>;
+}
+
 export interface HealthCheck {
   name: string;
   /** A failing critical check makes /health answer 503; others report "degraded". */
@@ -67,6 +78,8 @@ export interface ModuleContext {
   /** Usage records (analytics reads them): tool calls are recorded by the runtime; add chat turns, steps… */
   usage: UsageSink;
   gdpr: GdprRegistry;
+  /** Stored principals as they are now (the platform answers for users and their keys). */
+  principals: PrincipalSource;
   /** The Airtable client and schema cache the tools use. Check `canUseBase` before touching a base. */
   airtable: { client: AirtableClient; schemas: SchemaCache; defaultBase?: string };
   /** Mount point of the hosted server (e.g. '/airtable'); '' at the root. */
@@ -95,6 +108,11 @@ export interface ModuleInstance {
   routes?(api: ApiRoutes): void;
   health?: readonly HealthCheck[];
   gdpr?: GdprHooks;
+  /**
+   * For principals this module issues (the platform: users and personal keys):
+   * the principal now, null when it no longer works, undefined when not this module's.
+   */
+  currentPrincipal?(stored: Principal): Promise<Principal | null | undefined>;
   /** Called after every module is created, before the server listens. */
   start?(): Promise<void>;
   /** Called on shutdown, in reverse order of start. */

@@ -33,6 +33,7 @@ import type {
   ModuleContext,
   ModuleDefinition,
   ModuleInstance,
+  PrincipalSource,
   RunMode,
 } from './module.js';
 import { MODULES, moduleMigrations, selectModules } from './modules.js';
@@ -163,6 +164,7 @@ async function assemble(
   const gdpr = gdprRegistry(hooks, usage);
 
   const modules = new Map<string, ModuleInstance>();
+  const principals = principalSource(modules);
   let context: ModuleContext | undefined;
   if (selected.length) {
     if (!state) throw new Error('modules need a store'); // ownState opens one whenever a module is selected
@@ -177,6 +179,7 @@ async function assemble(
       tools: runtime,
       usage,
       gdpr,
+      principals,
       airtable: { client, schemas, defaultBase: target.defaultBase },
       basePath: config.http.basePath,
     };
@@ -286,6 +289,20 @@ function sharedSchemaCache(client: AirtableClient, state: SharedState, pubsub: P
     if (baseId && from !== self) cache.forget(baseId);
   });
   return cache;
+}
+
+/** Asks the modules that issue principals (read when asked, so a module created later is included). */
+function principalSource(modules: ReadonlyMap<string, ModuleInstance>): PrincipalSource {
+  return {
+    async current(stored) {
+      if (stored.kind !== 'user' && stored.kind !== 'personal_key') return stored;
+      for (const instance of modules.values()) {
+        const answer = await instance.currentPrincipal?.(stored);
+        if (answer !== undefined) return answer;
+      }
+      return stored; // no module signs people in now: nobody can have revoked it
+    },
+  };
 }
 
 /** Export and erasure across every module that holds user data, the core's usage records included. */

@@ -484,14 +484,24 @@ export class Accounts {
     if (!row.last_used_at || Date.parse(row.last_used_at) < this.#now() - KEY_TOUCH_MS) {
       void this.repo.touchKey(row.id, this.#iso()).catch(() => {});
     }
-    return {
-      kind: 'personal_key',
-      id: row.id,
-      userId: owner.id,
-      role: owner.role,
-      scopes: intersectScopes(scopesOfRole(owner.role), parseScopes(row.scopes)),
-      bases: intersectBases(parseBases(owner.allowed_bases), parseBases(row.bases)),
-    };
+    return keyPrincipal(row, owner);
+  }
+
+  /**
+   * A stored principal (a workflow's owner) as it is now: null when its
+   * account is disabled or gone, or its key revoked or expired; undefined
+   * when it is not one this module issues.
+   */
+  async currentPrincipal(stored: Principal): Promise<Principal | null | undefined> {
+    if (stored.kind === 'user') {
+      const user = await this.repo.userById(stored.id);
+      return user && !user.disabled_at ? userPrincipal(user) : null;
+    }
+    if (stored.kind !== 'personal_key') return undefined;
+    const key = await this.repo.keyById(stored.id);
+    if (!key || key.revoked_at || (key.expires_at && key.expires_at <= this.#iso())) return null;
+    const owner = await this.repo.userById(key.user_id);
+    return owner && !owner.disabled_at ? keyPrincipal(key, owner) : null;
   }
 
   async #load(userId: string): Promise<UserRow | undefined> {
@@ -501,6 +511,18 @@ export class Accounts {
       throw new AuthFailure('Sign-ins cannot be checked: the database is unreachable; retry shortly', 503);
     }
   }
+}
+
+/** A key's rights: its scopes and bases, never beyond its owner's. */
+function keyPrincipal(row: PersonalKeyRow, owner: UserRow): Principal {
+  return {
+    kind: 'personal_key',
+    id: row.id,
+    userId: owner.id,
+    role: owner.role,
+    scopes: intersectScopes(scopesOfRole(owner.role), parseScopes(row.scopes)),
+    bases: intersectBases(parseBases(owner.allowed_bases), parseBases(row.bases)),
+  };
 }
 
 function capitalise(text: string): string {

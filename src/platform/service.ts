@@ -119,6 +119,7 @@ export async function createPlatformModule(ctx: ModuleContext): Promise<ModuleIn
 
   return {
     authStrategies: [accounts.strategy()],
+    currentPrincipal: (stored) => accounts.currentPrincipal(stored),
     routes(api) {
       const routes = withOriginalPaths(api);
       registerAuthRoutes(routes, {

@@ -76,6 +76,8 @@ export interface EngineDeps {
   usage?: UsageSink;
   /** This process's id in leases; default a random one. */
   workerId?: string;
+  /** The run's stored principal as it is now (null: its account or key no longer works); default unchanged. */
+  currentPrincipal?: (stored: Principal) => Promise<Principal | null>;
   now?: () => number;
   /** Runs an import_file step (import-step.ts); absent: import_file steps fail with a clear error. */
   importer?: Importer;
@@ -475,10 +477,11 @@ export class SagaEngine {
     const attempt = new AbortController();
     this.#attempts.set(run.id, attempt);
     const stepSignal = AbortSignal.any([signal, attempt.signal, AbortSignal.timeout(timeoutMs)]);
-    const principal = JSON.parse(run.principal) as Principal;
     const started = performance.now();
     let requests = 0;
+    let principal = JSON.parse(run.principal) as Principal;
     try {
+      principal = await this.#currentPrincipal(principal);
       const output = await this.#execute(def, input, {
         run,
         principal,
@@ -828,6 +831,22 @@ export class SagaEngine {
       throw new StepFailure(`${name}: ${result.text}`, result.outcome === 'error');
     }
     return result.structured ?? { text: result.text };
+  }
+
+  /**
+   * Each step runs with its owner's rights as they are now: narrowed bases
+   * apply, and a disabled, erased or revoked owner stops the run (which then
+   * undoes what it did, with the rights it was started with).
+   */
+  async #currentPrincipal(stored: Principal): Promise<Principal> {
+    const current = this.#deps.currentPrincipal ? await this.#deps.currentPrincipal(stored) : stored;
+    if (!current) {
+      throw new StepFailure(
+        'the account (or key) that started this run is disabled, deleted or revoked, so the run stops',
+        false,
+      );
+    }
+    return current;
   }
 
   /* ------------------------------------------------------------ compensation */

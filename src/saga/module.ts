@@ -32,6 +32,7 @@ export async function createSagaModule(ctx: ModuleContext): Promise<ModuleInstan
     logger: ctx.logger,
     options,
     usage: ctx.usage,
+    currentPrincipal: (stored) => ctx.principals.current(stored),
     importer: fileImporter(repo, options, schemas, ctx.airtable.defaultBase),
   });
   const service = new SagaService({ repo, engine, options, logger: ctx.logger });
