@@ -71,6 +71,15 @@ describe.skipIf(missing.length > 0)('web console end to end', () => {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
+  /** An access token of the test's user, through the API (not the console's session). */
+  async function signInToken(): Promise<string> {
+    const answer = await api<{ access_token: string }>('POST', '/auth/login', {
+      email: EMAIL,
+      password: PASSWORD,
+    });
+    return answer.access_token;
+  }
+
   /** Screenshots at both widths, the layout fits the phone, and axe finds nothing serious. */
   async function checkPage(name: string): Promise<void> {
     await page.waitForLoadState('networkidle');
@@ -151,6 +160,7 @@ describe.skipIf(missing.length > 0)('web console end to end', () => {
     const refresh = cookies.find((c) => c.name === 'amk_refresh');
     expect(refresh?.httpOnly).toBe(true);
     expect(refresh?.sameSite).toBe('Strict');
+    expect(refresh?.path).toBe('/api/auth');
     expect(await page.evaluate('JSON.stringify(localStorage) + JSON.stringify(sessionStorage)')).toBe('{}{}');
     await page.reload();
     await page.getByRole('heading', { level: 1, name: 'Chat' }).waitFor();
@@ -212,6 +222,22 @@ describe.skipIf(missing.length > 0)('web console end to end', () => {
     await page.getByText('Calls, errors and Airtable requests as a table').click();
     const cells = await page.locator('.chart details table').first().locator('tbody td').allTextContents();
     expect(cells.some((cell) => Number(cell) > 0)).toBe(true);
+
+    // The tool rows say what /api/analytics says for this user (the tool calls are recorded before the
+    // turn goes on, so these two are settled; the model's own row may still be on its way).
+    const { groups } = await api<{ groups: { key: string; calls: number; errors: number }[] }>(
+      'GET',
+      '/analytics/usage?group_by=tool',
+      undefined,
+      await signInToken(),
+    );
+    for (const tool of ['list_tables', 'create_record']) {
+      const row = page.getByRole('region', { name: 'Tool breakdown' }).getByRole('row', { name: tool });
+      const [calls, errors] = await row.locator('td').allTextContents();
+      const expected = groups.find((g) => g.key === tool);
+      expect(expected?.calls, tool).toBe(1);
+      expect([Number(calls), Number(errors)], tool).toEqual([expected?.calls, expected?.errors]);
+    }
     await checkPage('usage');
   });
 
@@ -234,12 +260,7 @@ describe.skipIf(missing.length > 0)('web console end to end', () => {
 
   it('runs a workflow and shows its steps', async () => {
     // The console lists and runs workflows; this one is created through the API as the signed-in user.
-    const login = await fetch(`${url}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
-    });
-    const { access_token: token } = (await login.json()) as { access_token: string };
+    const token = await signInToken();
     await api(
       'POST',
       '/workflows',
