@@ -56,6 +56,9 @@ export function requestLog(
         status,
         durationMs: Math.round(performance.now() - started),
         keyId: typeof res.locals.keyId === 'string' ? res.locals.keyId : undefined,
+        // Who: the principal's kind and, for people, their user id (never a credential).
+        principal: (res.locals.principal as { kind?: string } | undefined)?.kind,
+        userId: (res.locals.principal as { userId?: string } | undefined)?.userId,
         ip: req.ip,
         userAgent: clip(req.get('user-agent')),
         ...(aborted ? { aborted: true } : {}),
