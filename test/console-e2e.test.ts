@@ -198,6 +198,13 @@ describe.skipIf(missing.length > 0)('web console end to end', () => {
     await page.getByText('create_record').first().click();
     await checkPage('chat');
 
+    // An earlier session reopens from its stored history.
+    await page.getByRole('button', { name: 'New chat' }).click();
+    await expect.poll(() => page.getByText(`Created “${RECORD_NAME}” in Projects.`).count()).toBe(0);
+    await page.getByRole('button', { name: /Add a project called/ }).click();
+    await page.getByText(`Created “${RECORD_NAME}” in Projects.`).waitFor();
+    expect(await page.getByRole('log').getByText('create_record').count()).toBeGreaterThan(0);
+
     const found = await api<{ result: { records?: unknown[] }; is_error: boolean }>('POST', '/execute-tool', {
       tool_name: 'search_records',
       arguments: { base_id: BASE_ID, table_id: 'Projects', query: RECORD_NAME },
@@ -294,6 +301,19 @@ describe.skipIf(missing.length > 0)('web console end to end', () => {
   it('exports the data as a download', async () => {
     await open('privacy', 'Privacy');
     await checkPage('privacy');
+    const consent = page.getByLabel('Usage analytics (charts of your own usage)');
+    await consent.check();
+    await page
+      .locator('.consent', { hasText: 'Usage analytics' })
+      .getByText(/granted/)
+      .waitFor();
+    const ledger = await api<{ current: { purpose: string; granted: boolean }[] }>(
+      'GET',
+      '/gdpr/consent',
+      undefined,
+      await signInToken(),
+    );
+    expect(ledger.current).toContainEqual(expect.objectContaining({ purpose: 'analytics', granted: true }));
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       page.getByRole('button', { name: 'Download my data' }).click(),

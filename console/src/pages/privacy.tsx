@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { download, get, send, session } from '../api';
 import { Button, ErrorNote, Field, formatDate, Loading, listOf, Section, useAction, useLoad } from '../ui';
 
@@ -39,8 +39,17 @@ export function PrivacyPage() {
       .map((p) => ({ purpose: p, label: p })),
   ];
 
+  // The box shows the choice at once; the ledger, reloaded, confirms it (or the error puts it back).
+  const [choosing, setChoosing] = useState<Record<string, boolean>>({});
+  useEffect(() => setChoosing({}), [consent.data]);
   const change = useAction(async (purpose: string, granted: boolean) => {
-    await send('PUT', '/gdpr/consent', { purpose, granted, policy_version: POLICY_VERSION });
+    setChoosing((c) => ({ ...c, [purpose]: granted }));
+    try {
+      await send('PUT', '/gdpr/consent', { purpose, granted, policy_version: POLICY_VERSION });
+    } catch (error) {
+      setChoosing({});
+      throw error;
+    }
     consent.reload();
   });
   const exporting = useAction(async () => {
@@ -66,7 +75,7 @@ export function PrivacyPage() {
                 <label class="check">
                   <input
                     type="checkbox"
-                    checked={Boolean(c?.granted)}
+                    checked={choosing[purpose] ?? Boolean(c?.granted)}
                     disabled={change.busy}
                     onChange={(e) => void change.run(purpose, (e.currentTarget as HTMLInputElement).checked)}
                   />
