@@ -9,10 +9,12 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MODULES } from '../src/app/modules.js';
 import { envNames } from '../src/app/options.js';
 import { CORE_SECTIONS } from '../src/config.js';
+import { SQLITE_FILE_NAME } from '../src/store/index.js';
 import { callTools, type FakeGemini, say, startFakeGemini } from './helpers/fake-gemini.js';
 
 const CLI = 'dist/cli.js';
@@ -34,7 +36,7 @@ interface Result {
 }
 
 /** Runs the CLI without blocking this process (the fake Gemini server lives here). */
-function run(args: string[], env: Record<string, string> = {}): Promise<Result> {
+function run(args: string[], env: Record<string, string> = {}, input = ''): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       env: { ...CLEAN_ENV, ...env },
@@ -54,7 +56,7 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Result> 
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
-    child.stdin.end();
+    child.stdin.end(input);
   });
 }
 
@@ -168,6 +170,17 @@ describe('chat (orchestrator module command)', () => {
     expect(gemini.requests[0]!.body.contents[0]!.parts[0]!.text).toBe('What is in my base?');
     // --sandbox reached the config: the demo base is the default the model is told about.
     expect(JSON.stringify(gemini.requests[0]!.body.systemInstruction)).toContain('appSandboxDemo001');
+    // The app was closed before exit: the buffered usage records (the tool call, the chat turn) reached the store.
+    const db = new Database(join(dataDir, SQLITE_FILE_NAME), { readonly: true });
+    try {
+      const rows = db.prepare('SELECT kind, name FROM usage_records ORDER BY id').all();
+      expect(rows).toEqual([
+        { kind: 'tool', name: 'list_tables' },
+        { kind: 'chat', name: 'gemini-3.8-flash' },
+      ]);
+    } finally {
+      db.close();
+    }
   });
 
   it('--model (declared for chat) reaches the turn; core flags around it are not taken for arguments', async () => {
@@ -179,6 +192,15 @@ describe('chat (orchestrator module command)', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('ok\n');
     expect(gemini.requests[0]!.model).toBe('gemini-3.5-flash-lite');
+  });
+
+  it('the interactive chat reads the terminal (stdin) and ends at end of input', async () => {
+    gemini.enqueue(say('Hello from the sandbox.'));
+    const { code, stdout } = await run(['chat', '--sandbox'], env(), 'Hi\n');
+    expect(code).toBe(0);
+    expect(stdout).toContain('Chat with gemini-3.8-flash (appSandboxDemo001).');
+    expect(stdout).toContain('you> gemini> Hello from the sandbox.');
+    expect(gemini.requests[0]!.body.contents[0]!.parts[0]!.text).toBe('Hi');
   });
 
   it("a command's bad arguments exit 2 with its usage", async () => {
