@@ -6,9 +6,10 @@
  * keys, /api/execute-tool (platform + orchestrator), and an admin's change
  * to a user taking effect on the next request.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import orchestratorModule from '../src/orchestrator/index.js';
 import {
   ARCHIVE_BASE,
@@ -246,6 +247,120 @@ describe('personal keys and base permissions', () => {
     }
   });
 
+  it('an admin’s change of allowed_bases also binds an MCP session opened before it', async () => {
+    const user = await signedInUser(server, 'patched-open');
+    const open = await mcpClient(server, user.access_token);
+    try {
+      expect(await listedBases(open)).toEqual([ARCHIVE_BASE, DEMO_BASE]);
+      expect((await tablesOf(open, DEMO_BASE)).isError).toBeFalsy();
+      const patched = await server.call('PATCH', `/api/users/${user.user.id}`, server.serverKey, {
+        allowed_bases: [ARCHIVE_BASE],
+      });
+      expect(patched.status, patched.text).toBe(200);
+      // The same session's next request: the old grant must be gone.
+      const before = sandboxRequests(server, DEMO_BASE);
+      const stale = await tablesOf(open, DEMO_BASE);
+      expect(stale.isError, 'an MCP session opened before the change still reached the base').toBe(true);
+      expect(sandboxRequests(server, DEMO_BASE)).toBe(before);
+      expect(await listedBases(open)).toEqual([ARCHIVE_BASE]);
+    } finally {
+      await open.close();
+    }
+  });
+
+  it('legacy SSE accepts a personal key, with the same base limits', async () => {
+    const user = await signedInUser(server, 'sse', { allowed_bases: [DEMO_BASE] });
+    const key = await createKey(server, user.access_token, { scopes: ['tools:read'] });
+    const client = new Client({ name: 'platform-sse', version: '1.0.0' });
+    await client.connect(
+      new SSEClientTransport(new URL(`${server.url}/sse`), {
+        requestInit: { headers: { Authorization: `Bearer ${key.key}` } },
+      }),
+    );
+    try {
+      expect(await listedBases(client)).toEqual([DEMO_BASE]);
+      const before = sandboxRequests(server, ARCHIVE_BASE);
+      expect((await tablesOf(client, ARCHIVE_BASE)).isError).toBe(true);
+      expect(sandboxRequests(server, ARCHIVE_BASE)).toBe(before);
+    } finally {
+      await client.close();
+    }
+    const refused = await fetch(`${server.url}/sse`, {
+      headers: { Authorization: `Bearer pyu_${'0'.repeat(64)}` },
+    });
+    expect(refused.status).toBe(401);
+    await refused.body?.cancel();
+  });
+
+  it('a key stops working at its expires_at', async () => {
+    const user = await signedInUser(server, 'expiring');
+    const expiresAt = new Date(Date.now() + 1_500).toISOString();
+    const key = await createKey(server, user.access_token, { scopes: ['tools:read'], expires_at: expiresAt });
+    expect(key.expires_at).toBe(expiresAt);
+    expect((await server.call('GET', '/api/auth/verify', key.key)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, Date.parse(expiresAt) - Date.now() + 200));
+    expectProblem(await server.call('GET', '/api/auth/verify', key.key), 401);
+    const past = await server.call('POST', '/api/keys', user.access_token, {
+      name: 'old',
+      scopes: ['tools:read'],
+      expires_at: new Date(Date.now() - 60_000).toISOString(),
+    });
+    expectProblem(past, 400);
+    expect(past.body.errors[0].field).toBe('expires_at');
+  });
+
+  it('an admin’s key without the admin scope is no admin; with it, it is', async () => {
+    const admin = await signedInUser(server, 'key-admin', { role: 'admin' });
+    const plain = await createKey(server, admin.access_token, { scopes: ['tools:write'] });
+    expectProblem(await server.call('GET', '/api/users', plain.key), 403);
+    const adminKey = await createKey(server, admin.access_token, { scopes: ['admin'] });
+    expect((await server.call('GET', '/api/users', adminKey.key)).status).toBe(200);
+    // An admin-only key does not read Airtable (no tools scope).
+    await withClient(mcpClient(server, adminKey.key), async (client) => {
+      // No tools at all: tools/list is empty or not offered.
+      const names = await client.listTools().then(
+        (list) => list.tools.map((t) => t.name),
+        () => [] as string[],
+      );
+      expect(names).not.toContain('get_records');
+      const call = await client
+        .callTool({ name: 'get_records', arguments: { base_id: DEMO_BASE, table_id: 'Projects' } })
+        .then(
+          (result) => (result as CallToolResult).isError,
+          () => true,
+        );
+      expect(call).toBe(true);
+    });
+    // Demoted (another admin exists now), the key loses admin on its next request.
+    const other = await signedInUser(server, 'key-admin-2', { role: 'admin' });
+    const demoted = await server.call('PATCH', `/api/users/${admin.user.id}`, other.access_token, {
+      role: 'member',
+    });
+    expect(demoted.status, demoted.text).toBe(200);
+    expectProblem(await server.call('GET', '/api/users', adminKey.key), 403);
+  });
+
+  it('an open MCP session ends with logout-all (access token) and with disabling (key)', async () => {
+    const user = await signedInUser(server, 'session-end');
+    const key = await createKey(server, user.access_token, { scopes: ['tools:read'] });
+    const byToken = await mcpClient(server, user.access_token);
+    const byKey = await mcpClient(server, key.key);
+    try {
+      expect((await tablesOf(byToken, DEMO_BASE)).isError).toBeFalsy();
+      expect((await tablesOf(byKey, DEMO_BASE)).isError).toBeFalsy();
+      expect((await server.call('POST', '/api/auth/logout-all', user.access_token)).status).toBe(204);
+      await expect(tablesOf(byToken, DEMO_BASE)).rejects.toThrow(/401|revoked|Unauthorized/i);
+      // A key is not a sign-in: logout-all leaves it working…
+      expect((await tablesOf(byKey, DEMO_BASE)).isError).toBeFalsy();
+      // …disabling the account does not.
+      await server.call('PATCH', `/api/users/${user.user.id}`, server.serverKey, { disabled: true });
+      await expect(tablesOf(byKey, DEMO_BASE)).rejects.toThrow(/403|disabled|Forbidden/i);
+    } finally {
+      await byToken.close().catch(() => {});
+      await byKey.close().catch(() => {});
+    }
+  });
+
   it('a disabled user: sign-in 403 after the right password, keys 403 on /api and /mcp; enabled again, it works', async () => {
     const user = await signedInUser(server, 'disabled');
     const key = await createKey(server, user.access_token, { scopes: ['tools:read'] });
@@ -280,6 +395,9 @@ describe('personal keys and base permissions', () => {
   });
 
   it('admin routes: the last active admin cannot be demoted (409); unknown user 404; members 403', async () => {
+    // A server of its own: other tests here make admins.
+    const server = await startPlatform();
+    onTestFinished(() => server.close());
     const admin = await signedInUser(server, 'only-admin', { role: 'admin' });
     const listed = await server.call('GET', '/api/users', server.serverKey);
     const admins = listed.body.users.filter((u: Json) => u.role === 'admin' && !u.disabled);
@@ -333,5 +451,17 @@ describe('/api/execute-tool with base permissions (platform + orchestrator)', ()
     });
     expect(write.status === 403 || write.body?.is_error === true, write.text).toBe(true);
     expect(sandboxRequests(server, DEMO_BASE)).toBe(demoBefore);
+  });
+
+  it('answers 403 problem+json for a base the caller may not use, sending nothing to the sandbox', async () => {
+    const user = await signedInUser(server, 'exec-denied', { allowed_bases: [DEMO_BASE] });
+    const before = sandboxRequests(server, ARCHIVE_BASE);
+    const denied = await server.call('POST', '/api/execute-tool', user.access_token, {
+      tool_name: 'list_tables',
+      arguments: { base_id: ARCHIVE_BASE },
+    });
+    expectProblem(denied, 403);
+    expect(denied.body.detail).toContain(ARCHIVE_BASE);
+    expect(sandboxRequests(server, ARCHIVE_BASE)).toBe(before);
   });
 });
