@@ -17,9 +17,12 @@ export interface UsageFilter {
 }
 
 export interface UsageTotals {
+  /** Tool calls (MCP, /api, the assistant's, workflows'). */
   calls: number;
   errors: number;
   airtable_requests: number;
+  chat_turns: number;
+  workflow_steps: number;
   input_tokens: number;
   output_tokens: number;
   cost_usd: number;
@@ -45,6 +48,10 @@ const number = (value: unknown): number => (value === null || value === undefine
 export class Analytics {
   constructor(private readonly db: Kysely<PlatformTables>) {}
 
+  #toolCalls(filter: UsageFilter): Query {
+    return this.#records(filter).where((eb) => eb.or([eb('kind', 'is', null), eb('kind', '=', 'tool')]));
+  }
+
   /** The records a filter covers; client events are kept apart from calls. */
   #records(filter: UsageFilter): Query {
     let query = this.db
@@ -56,11 +63,21 @@ export class Analytics {
     return query;
   }
 
+  /**
+   * Calls, errors and Airtable requests count tool calls only (a workflow
+   * step's tool call is its own record, so steps are counted apart, never
+   * twice); tokens and cost come from chat turns. Old rows have no kind: tool calls.
+   */
   #totals(query: Query) {
+    const isTool = sql`(kind is null or kind = 'tool')`;
     return query.select([
-      sql<number>`count(*)`.as('calls'),
-      sql<number>`sum(case when outcome = 'ok' then 0 else 1 end)`.as('errors'),
-      sql<number>`sum(coalesce(airtable_requests, 0))`.as('airtable_requests'),
+      sql<number>`sum(case when ${isTool} then 1 else 0 end)`.as('calls'),
+      sql<number>`sum(case when ${isTool} and outcome <> 'ok' then 1 else 0 end)`.as('errors'),
+      sql<number>`sum(case when ${isTool} then coalesce(airtable_requests, 0) else 0 end)`.as(
+        'airtable_requests',
+      ),
+      sql<number>`sum(case when kind = 'chat' then 1 else 0 end)`.as('chat_turns'),
+      sql<number>`sum(case when kind = 'workflow_step' then 1 else 0 end)`.as('workflow_steps'),
       sql<number>`sum(coalesce(input_tokens, 0))`.as('input_tokens'),
       sql<number>`sum(coalesce(output_tokens, 0))`.as('output_tokens'),
       sql<number>`sum(coalesce(cost_usd, 0))`.as('cost_usd'),
@@ -74,7 +91,8 @@ export class Analytics {
         : groupBy === 'tool'
           ? sql<string>`coalesce(name, tool)`
           : sql<string>`coalesce(user_id, principal_id, 'unknown')`;
-    const rows = await this.#totals(this.#records(filter))
+    const records = groupBy === 'tool' ? this.#toolCalls(filter) : this.#records(filter);
+    const rows = await this.#totals(records)
       .select(key.as('key'))
       .groupBy(key)
       .orderBy(groupBy === 'day' ? key : sql`count(*)`, groupBy === 'day' ? 'asc' : 'desc')
@@ -120,7 +138,7 @@ export class Analytics {
   async #percentile(filter: UsageFilter, count: number, p: number): Promise<number | null> {
     if (count === 0) return null;
     const rank = Math.max(1, Math.ceil(p * count));
-    const row = await this.#records(filter)
+    const row = await this.#toolCalls(filter)
       .select('duration_ms')
       .orderBy('duration_ms')
       .limit(1)
@@ -158,6 +176,8 @@ function totalsOf(row: Partial<Record<keyof UsageTotals, unknown>>): UsageTotals
     calls: number(row.calls),
     errors: number(row.errors),
     airtable_requests: number(row.airtable_requests),
+    chat_turns: number(row.chat_turns),
+    workflow_steps: number(row.workflow_steps),
     input_tokens: number(row.input_tokens),
     output_tokens: number(row.output_tokens),
     cost_usd: Math.round(number(row.cost_usd) * 1e6) / 1e6,

@@ -125,6 +125,7 @@ export class Privacy {
   async #finishErasure(requestId: string, userId: string): Promise<'completed' | 'pending'> {
     try {
       await this.#o.registry.eraseUser(userId);
+      await this.#o.repo.detachGdprRequests(userId);
       await this.#o.repo.updateGdprRequest(requestId, {
         status: 'completed',
         completed_at: this.#iso(),

@@ -266,6 +266,15 @@ export class PlatformRepository {
     await this.db.updateTable('platform_gdpr_requests').set(patch).where('id', '=', id).execute();
   }
 
+  /** After an erasure: the requests stay (pseudonymous, for the status and the audit) without the user's id. */
+  async detachGdprRequests(userId: string): Promise<void> {
+    await this.db
+      .updateTable('platform_gdpr_requests')
+      .set({ user_id: null })
+      .where('user_id', '=', userId)
+      .execute();
+  }
+
   gdprRequestsOf(subject: string): Promise<GdprRequestRow[]> {
     return this.db
       .selectFrom('platform_gdpr_requests')

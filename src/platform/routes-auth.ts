@@ -6,6 +6,7 @@
  * which this server refuses), and with SameSite=Strict on top.
  */
 import type { Request, Response } from 'express';
+import { z } from 'zod';
 import type { ApiRoutes } from '../app/api.js';
 import { problems, reply } from '../app/api.js';
 import type { Accounts, TokenResponse as Tokens } from './accounts.js';
@@ -20,6 +21,7 @@ import {
   TokenResponse,
   User,
 } from './schemas.js';
+import { ACCESS_TOKEN_SECONDS } from './tokens.js';
 import { publicUser } from './users.js';
 
 export const REFRESH_COOKIE = 'amk_refresh';
@@ -37,6 +39,15 @@ export interface AuthRouteDeps {
 export function registerAuthRoutes(api: ApiRoutes, deps: AuthRouteDeps): void {
   const { accounts } = deps;
   const cookies = consoleCookies(deps);
+
+  api.route({
+    method: 'get',
+    path: '/auth/config',
+    summary: 'How to sign in here: whether anyone may register',
+    auth: 'none',
+    response: z.object({ registration: z.enum(['open', 'closed']), access_token_seconds: z.number().int() }),
+    handler: () => ({ registration: deps.registration(), access_token_seconds: ACCESS_TOKEN_SECONDS }),
+  });
 
   api.route({
     method: 'post',

@@ -60,6 +60,7 @@ export function registerAnalyticsRoutes(api: ApiRoutes, deps: InsightRouteDeps):
     response: UsageResponse,
     handler: async ({ principal, query }) => {
       const filter = filterFor(principal, query);
+      await deps.usage.flush(); // what this replica has buffered counts too
       return {
         from: filter.from,
         to: filter.to,
@@ -75,7 +76,11 @@ export function registerAnalyticsRoutes(api: ApiRoutes, deps: InsightRouteDeps):
     summary: 'Totals for a period: calls, error rate, p50/p95 latency, Airtable requests, tokens, cost',
     query: Period,
     response: Metrics,
-    handler: ({ principal, query }) => analytics.metrics(filterFor(principal, query)),
+    handler: async ({ principal, query }) => {
+      const filter = filterFor(principal, query);
+      await deps.usage.flush();
+      return analytics.metrics(filter);
+    },
   });
 
   api.route({
@@ -88,6 +93,7 @@ export function registerAnalyticsRoutes(api: ApiRoutes, deps: InsightRouteDeps):
       const midnight = new Date(new Date(now).toISOString().slice(0, 10)).getTime();
       const today = filterFor(principal, { ...query, from: iso(midnight), to: iso(now + 1) });
       const week = filterFor(principal, { ...query, from: iso(now - 7 * DAY_MS), to: iso(now + 1) });
+      await deps.usage.flush();
       const [todayMetrics, weekMetrics, tools, errors] = await Promise.all([
         analytics.metrics(today),
         analytics.metrics(week),

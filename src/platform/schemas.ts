@@ -110,9 +110,11 @@ export const Period = z.object({
 export const UsageQuery = Period.extend({ group_by: z.enum(['day', 'tool', 'user']).default('day') });
 
 const Totals = {
-  calls: z.number(),
-  errors: z.number(),
+  calls: z.number().describe('Tool calls (MCP, /api, the assistant, workflows)'),
+  errors: z.number().describe('Tool calls that did not succeed'),
   airtable_requests: z.number(),
+  chat_turns: z.number(),
+  workflow_steps: z.number(),
   input_tokens: z.number(),
   output_tokens: z.number(),
   cost_usd: z.number(),
