@@ -231,6 +231,51 @@ describe('platform sign-in over HTTP', () => {
     expect(retryUse.status).toBe(200);
   });
 
+  it('reuse after the 10 s grace window revokes the family even when the successor was never used', async () => {
+    const user = await signedInUser(server, 'late-reuse');
+    const next = await server.call('POST', '/api/auth/refresh', undefined, {
+      refresh_token: user.refresh_token,
+    });
+    expect(next.status).toBe(200);
+    await sleep(10_600);
+    const reuse = await server.call('POST', '/api/auth/refresh', undefined, {
+      refresh_token: user.refresh_token,
+    });
+    expectProblem(reuse, 401);
+    expect(reuse.body.detail).toMatch(/already used/);
+    expectProblem(
+      await server.call('POST', '/api/auth/refresh', undefined, { refresh_token: next.body.refresh_token }),
+      401,
+    );
+  });
+
+  it('passwords: 8 to at least 128 characters accepted, no composition rules; sign-in ignores email case', async () => {
+    const long = 'a long passphrase with spaces and no digits '.repeat(3).slice(0, 128);
+    const address = email('long');
+    const reg = await server.call('POST', '/api/auth/register', undefined, {
+      email: address,
+      password: long,
+    });
+    expect(reg.status, reg.text).toBe(201);
+    await login(server, address.toUpperCase(), long);
+    const tooLong = await server.call('POST', '/api/auth/register', undefined, {
+      email: email('toolong'),
+      password: 'x'.repeat(257),
+    });
+    expectProblem(tooLong, 400);
+    expect(tooLong.body.errors[0].field).toBe('password');
+    const eight = await server.call('POST', '/api/auth/register', undefined, {
+      email: email('eight'),
+      password: 'qz7!mLp0',
+    });
+    expect(eight.status, eight.text).toBe(201);
+    const seven = await server.call('POST', '/api/auth/register', undefined, {
+      email: email('seven'),
+      password: 'qz7!mLp',
+    });
+    expectProblem(seven, 400);
+  });
+
   it('refuses unknown and malformed refresh tokens with 401', async () => {
     for (const refresh_token of ['rt_' + 'A'.repeat(43), 'nonsense', '']) {
       expectProblem(await server.call('POST', '/api/auth/refresh', undefined, { refresh_token }), 401);
@@ -526,6 +571,29 @@ describe('platform sign-in over HTTP', () => {
     expect(asServer.body.detail).toMatch(/signed-in users/);
     expectProblem(await server.call('GET', '/api/auth/profile'), 401);
     expectProblem(await server.call('POST', '/api/auth/logout-all'), 401);
+  });
+});
+
+describe('the console cookie behind a proxy and a base path', () => {
+  it('is Secure over https (X-Forwarded-Proto with TRUST_PROXY) and scoped to <base>/api/auth', async () => {
+    const server = await startPlatform({ BASE_PATH: '/kit', TRUST_PROXY: 'loopback' });
+    try {
+      const address = email('proxied');
+      await createUser(server, { email: address });
+      const res = await server.call(
+        'POST',
+        '/api/auth/login',
+        undefined,
+        { email: address, password: PASSWORD },
+        { 'X-Console': '1', 'X-Forwarded-Proto': 'https' },
+      );
+      expect(res.status, res.text).toBe(200);
+      const line = res.headers.getSetCookie().find((c) => c.startsWith('amk_refresh='));
+      expect(line).toMatch(/;\s*Secure/i);
+      expect(line).toMatch(/;\s*Path=\/kit\/api\/auth(;|$)/i);
+    } finally {
+      await server.close();
+    }
   });
 });
 
