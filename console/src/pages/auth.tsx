@@ -1,5 +1,5 @@
-import { useState } from 'preact/hooks';
-import { ApiError, register, signIn } from '../api';
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, register, send, signIn } from '../api';
 import { Button, ErrorNote, Field } from '../ui';
 
 /** Sign in and register: one form, two modes (registration only works where the server has it open). */
@@ -11,6 +11,14 @@ export function AuthPage({ mode, onDone }: { mode: 'signin' | 'register'; onDone
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
   const registering = mode === 'register';
+  // Whether anyone may register here (unknown until the server says; an older server never does).
+  const [registration, setRegistration] = useState<'open' | 'closed' | undefined>();
+  useEffect(() => {
+    send<{ registration?: 'open' | 'closed' }>('GET', '/auth/config', undefined, { auth: false })
+      .then((config) => setRegistration(config?.registration))
+      .catch(() => setRegistration(undefined));
+  }, []);
+  const closed = registration === 'closed';
   const fieldError = (name: string) => (error instanceof ApiError ? error.fieldMessage(name) : undefined);
 
   const submit = async (event: Event) => {
@@ -82,6 +90,11 @@ export function AuthPage({ mode, onDone }: { mode: 'signin' | 'register'; onDone
             />
           </div>
         )}
+        {registering && closed && (
+          <p class="note" role="status">
+            Registration is closed on this server: ask an admin to create your account.
+          </p>
+        )}
         <ErrorNote error={error} />
         <Button type="submit" busy={busy}>
           {busy ? (registering ? 'Creating…' : 'Signing in…') : title}
@@ -91,6 +104,8 @@ export function AuthPage({ mode, onDone }: { mode: 'signin' | 'register'; onDone
             <>
               Have an account? <a href="#/signin">Sign in</a>
             </>
+          ) : closed ? (
+            <>New here? Ask an admin to create your account.</>
           ) : (
             <>
               New here? <a href="#/register">Create an account</a>
