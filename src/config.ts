@@ -428,7 +428,7 @@ export const CORE_SECTIONS = {
   tools: { title: 'Tool options', options: toolsOptions },
   sandbox: { title: 'Sandbox options (--sandbox, and the sandbox command)', options: sandboxOptions },
   http: { title: 'HTTP options (with --transport http)', options: httpOptions },
-  store: { title: 'Store options (HTTP mode and commands)', options: storeOptions },
+  store: { title: 'Store options (HTTP mode, modules, keys and migrate)', options: storeOptions },
 } as const satisfies Record<string, HelpSection>;
 
 export const ConfigSchema = z.object({
