@@ -477,6 +477,11 @@ describe.each([
     expect(rowsMentioning(erasedDump, [bob.user.id]).platform_users).toHaveLength(1);
   });
 
+  it('after deletion, no row of platform_* or usage_records holds her id or email (an export was made before)', () => {
+    expect(erasedDump, 'the deletion test ran first').toBeDefined();
+    expect(rowsMentioning(erasedDump!, [alice.user.id, alice.email])).toEqual({});
+  });
+
   it('DELETE /api/users/{id} (admin) erases a user the same way', async () => {
     const gone = await signedInUser(server, 'gone');
     const key = await createKey(server, gone.access_token, { scopes: ['tools:read'] });

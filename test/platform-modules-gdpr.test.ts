@@ -1,0 +1,188 @@
+/**
+ * The platform with the orchestrator and saga modules, on SQLite and on
+ * the real PostgreSQL: a user's chat turn (the fake Gemini server over
+ * HTTP) and workflow run show up in their analytics (tokens, cost, steps),
+ * in their GDPR export, and erasure leaves none of it behind in any
+ * module's tables — checked in the tables themselves.
+ */
+import { type Kysely, sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import orchestratorModule from '../src/orchestrator/index.js';
+import sagaModule from '../src/saga/index.js';
+import type { SqlStore } from '../src/store/index.js';
+import { callTools, type FakeGemini, say, startFakeGemini } from './helpers/fake-gemini.js';
+import {
+  DEMO_BASE,
+  expectProblem,
+  type Json,
+  PASSWORD,
+  type PlatformServer,
+  signedInUser,
+  startPlatform,
+  type TokenPair,
+} from './helpers/platform-http.js';
+import { testDatabases } from './helpers/postgres.js';
+
+const GEMINI_KEY = 'platform-modules-gemini-key';
+/** Words only this user wrote: a chat message and a workflow's name. */
+const CHAT_WORDS = 'my private zebra question';
+const WORKFLOW_NAME = 'Quokka weekly digest';
+
+const databases = testDatabases();
+afterAll(() => databases.dropAll());
+
+async function eventually<T>(check: () => Promise<T>, timeoutMs = 8_000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() - started > timeoutMs) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+function dbOf(server: PlatformServer): Kysely<Json> {
+  return (server.handle.store as SqlStore).db as unknown as Kysely<Json>;
+}
+
+/** Every row of every table the modules and the core keep about people (read-only). */
+async function dumpTables(server: PlatformServer): Promise<Record<string, Json[]>> {
+  const db = dbOf(server);
+  const names =
+    server.handle.store.dialect === 'sqlite'
+      ? (await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(db)).rows
+      : (
+          await sql<{ name: string }>`select table_name as name from information_schema.tables
+            where table_schema = current_schema()`.execute(db)
+        ).rows;
+  const tables = names
+    .map((r) => r.name)
+    .filter((n) => /^(platform_|chat_|saga_|usage_records$|mcp_sessions$)/.test(n));
+  for (const expected of ['chat_sessions', 'chat_turns', 'saga_workflows', 'saga_runs', 'usage_records']) {
+    expect(tables).toContain(expected);
+  }
+  const dump: Record<string, Json[]> = {};
+  for (const table of tables) dump[table] = await db.selectFrom(table).selectAll().execute();
+  return dump;
+}
+
+function rowsMentioning(dump: Record<string, Json[]>, needles: string[]): Record<string, Json[]> {
+  const found: Record<string, Json[]> = {};
+  for (const [table, rows] of Object.entries(dump)) {
+    const hits = rows.filter((row) => {
+      const text = JSON.stringify(row).toLowerCase();
+      return needles.some((needle) => text.includes(needle.toLowerCase()));
+    });
+    if (hits.length) found[table] = hits;
+  }
+  return found;
+}
+
+describe.each([
+  ['sqlite', async () => ({})],
+  ['postgres', async () => ({ DATABASE_URL: await databases.create('amk_platform_modules') })],
+] as const)('platform with orchestrator and saga (%s)', (_dialect, storeEnv) => {
+  let gemini: FakeGemini;
+  let server: PlatformServer;
+  let carol: TokenPair & { email: string };
+  let workflowId: string;
+
+  beforeAll(async () => {
+    gemini = await startFakeGemini({ apiKey: GEMINI_KEY });
+    server = await startPlatform(
+      {
+        ...(await storeEnv()),
+        GEMINI_API_KEY: GEMINI_KEY,
+        GEMINI_BASE_URL: gemini.url,
+        GEMINI_MAX_RETRIES: '0',
+        AIRTABLE_BASE: DEMO_BASE,
+        SAGA_POLL_MS: '50',
+      },
+      [orchestratorModule, sagaModule],
+    );
+    carol = await signedInUser(server, 'carol');
+
+    gemini.enqueue(
+      callTools({ name: 'list_tables', args: {}, id: 't1' }),
+      say('Three tables.', { usage: { promptTokenCount: 1_000, candidatesTokenCount: 200 } }),
+    );
+    const chat = await server.call('POST', '/api/chat', carol.access_token, {
+      message: CHAT_WORDS,
+      base_id: DEMO_BASE,
+    });
+    expect(chat.status, chat.text).toBe(200);
+    expect(chat.body.tools_used).toEqual(['list_tables']);
+
+    const created = await server.call('POST', '/api/workflows', carol.access_token, {
+      name: WORKFLOW_NAME,
+      steps: [{ name: 'note', type: 'log', message: 'hello from the digest' }],
+    });
+    expect(created.status, created.text).toBe(201);
+    workflowId = created.body.workflow.id;
+    const triggered = await server.call(
+      'POST',
+      `/api/workflows/${workflowId}/trigger`,
+      carol.access_token,
+      {},
+    );
+    expect(triggered.status, triggered.text).toBe(202);
+    const runId = triggered.body.run.id;
+    await eventually(async () => {
+      const run = await server.call('GET', `/api/runs/${runId}`, carol.access_token);
+      expect(run.body.run?.status ?? run.body.status).toMatch(/completed|succeeded|done/);
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await gemini?.close();
+  });
+
+  it('counts the chat turn (tokens, cost), its tool call and the workflow step as the user’s usage', async () => {
+    const metrics = await eventually(async () => {
+      const res = await server.call('GET', '/api/analytics/metrics', carol.access_token);
+      expect(res.body.input_tokens).toBeGreaterThanOrEqual(1_000);
+      return res.body;
+    });
+    expect(metrics.output_tokens).toBeGreaterThanOrEqual(200);
+    expect(metrics.cost_usd).toBeGreaterThan(0);
+    const rows = await dbOf(server)
+      .selectFrom('usage_records')
+      .selectAll()
+      .where('user_id', '=', carol.user.id)
+      .execute();
+    const kinds = rows.map((r: Json) => r.kind);
+    expect(kinds).toContain('chat');
+    expect(kinds).toContain('tool');
+    expect(kinds).toContain('workflow_step');
+    const byTool = await server.call('GET', '/api/analytics/usage?group_by=tool', carol.access_token);
+    expect(byTool.body.groups.map((g: Json) => g.key)).toContain('list_tables');
+    const cost = rows.reduce((sum: number, r: Json) => sum + Number(r.cost_usd), 0);
+    expect(metrics.cost_usd).toBeCloseTo(cost, 9);
+  });
+
+  it('exports the chats and the workflows with the rest of the user’s data', async () => {
+    const res = await server.call('POST', '/api/gdpr/export', carol.access_token);
+    expect(res.status, res.text).toBe(200);
+    const { orchestrator, saga, core, platform } = res.body.data;
+    expect(platform.profile.email).toBe(carol.email);
+    expect(JSON.stringify(orchestrator)).toContain(CHAT_WORDS);
+    expect(JSON.stringify(saga)).toContain(WORKFLOW_NAME);
+    expect(core.usage_records.length).toBeGreaterThanOrEqual(3);
+    expect(res.text).not.toContain(carol.refresh_token);
+    expect(res.text).not.toContain(GEMINI_KEY);
+  });
+
+  it('erases the user in every module: nothing with their id, email or words is left in the tables', async () => {
+    const done = await server.call('POST', '/api/gdpr/deletion', carol.access_token, { password: PASSWORD });
+    expect(done.status, done.text).toBe(200);
+    expect(done.body.status).toBe('completed');
+    expectProblem(await server.call('GET', `/api/workflows/${workflowId}`, carol.access_token), 401);
+    const dump = await dumpTables(server);
+    // The export made in the test before leaves a request row; the rule is the same for it.
+    expect(rowsMentioning(dump, [carol.user.id, carol.email, CHAT_WORDS])).toEqual({});
+    // Usage stays counted, anonymised.
+    expect(dump.usage_records!.filter((r: Json) => r.kind === 'chat').length).toBeGreaterThanOrEqual(1);
+  });
+});
