@@ -12,11 +12,13 @@ import sagaModule from '../src/saga/index.js';
 import type { SqlStore } from '../src/store/index.js';
 import { callTools, type FakeGemini, say, startFakeGemini } from './helpers/fake-gemini.js';
 import {
+  ARCHIVE_BASE,
   DEMO_BASE,
   expectProblem,
   type Json,
   PASSWORD,
   type PlatformServer,
+  sandboxRequests,
   signedInUser,
   startPlatform,
   type TokenPair,
@@ -172,6 +174,51 @@ describe.each([
     expect(core.usage_records.length).toBeGreaterThanOrEqual(3);
     expect(res.text).not.toContain(carol.refresh_token);
     expect(res.text).not.toContain(GEMINI_KEY);
+  });
+
+  it('base permissions bind chats and workflows: nothing reaches a base the user may not use', async () => {
+    const dana = await signedInUser(server, 'dana', { allowed_bases: [DEMO_BASE] });
+    const archiveBefore = sandboxRequests(server, ARCHIVE_BASE);
+    const asked = gemini.requests.length;
+    const refused = await server.call('POST', '/api/chat', dana.access_token, {
+      message: 'hi',
+      base_id: ARCHIVE_BASE,
+    });
+    expectProblem(refused, 403);
+    expect(gemini.requests.length).toBe(asked);
+
+    // The model asks for the other base: the tool answers with an error, the sandbox hears nothing.
+    gemini.enqueue(
+      callTools({ name: 'list_tables', args: { base_id: ARCHIVE_BASE }, id: 'x1' }),
+      say('I cannot see that base.'),
+    );
+    const chat = await server.call('POST', '/api/chat', dana.access_token, {
+      message: 'peek',
+      base_id: DEMO_BASE,
+    });
+    expect(chat.status, chat.text).toBe(200);
+    expect(chat.body.tool_calls[0]).toMatchObject({ name: 'list_tables', ok: false });
+
+    const created = await server.call('POST', '/api/workflows', dana.access_token, {
+      name: 'Peek at the archive',
+      steps: [{ name: 'peek', type: 'tool', tool: 'list_tables', args: { base_id: ARCHIVE_BASE } }],
+    });
+    expect(created.status, created.text).toBe(201);
+    const triggered = await server.call(
+      'POST',
+      `/api/workflows/${created.body.workflow.id}/trigger`,
+      dana.access_token,
+      {},
+    );
+    const runId = triggered.body.run.id;
+    const run = await eventually(async () => {
+      const res = await server.call('GET', `/api/runs/${runId}`, dana.access_token);
+      const status = res.body.run?.status ?? res.body.status;
+      expect(status).toMatch(/failed|error|cancelled|compensated/);
+      return res.body;
+    });
+    expect(JSON.stringify(run)).toMatch(new RegExp(`no access to base ${ARCHIVE_BASE}|${ARCHIVE_BASE}`));
+    expect(sandboxRequests(server, ARCHIVE_BASE)).toBe(archiveBefore);
   });
 
   it('erases the user in every module: nothing with their id, email or words is left in the tables', async () => {
