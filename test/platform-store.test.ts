@@ -8,6 +8,7 @@
  * two minutes in the past so the access tokens it issues still verify
  * against jose's real clock after the clock is moved on.
  */
+import { type Algorithm, hash } from '@node-rs/argon2';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpProblem } from '../src/app/api.js';
@@ -206,6 +207,24 @@ describe.each([
     expect(unknown).toEqual(wrong);
     // A success clears the failure just counted.
     await accounts.login('ada@example.com', PASSWORD, IP);
+  });
+
+  it('rehashes a password stored with older Argon2 parameters at the next sign-in', async () => {
+    const user = await accounts.createUser({ email: 'rehash@example.com', password: PASSWORD });
+    const old = await hash(PASSWORD, {
+      algorithm: 2 as Algorithm,
+      memoryCost: 8_192,
+      timeCost: 1,
+      parallelism: 1,
+    });
+    await repo.updateUser(user.id, { password_hash: old });
+    await accounts.login('rehash@example.com', PASSWORD, IP);
+    const stored = (await repo.userById(user.id))!.password_hash;
+    expect(stored).not.toBe(old);
+    expect(stored).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    // Still the same password.
+    await accounts.login('rehash@example.com', PASSWORD, IP);
+    expect((await repo.userById(user.id))!.password_hash).toBe(stored);
   });
 
   it('throttles an account after the threshold with doubling delays, and a success clears it', async () => {
