@@ -666,6 +666,40 @@ describe('registration', () => {
   });
 });
 
+describe('a loopback server without server keys (anonymous MCP)', () => {
+  it('gives anonymous callers 401 on platform routes that need a user or an admin; signed-in users still work', async () => {
+    const server = await startPlatform({ API_KEY: undefined });
+    try {
+      for (const [method, path] of [
+        ['GET', '/api/users'],
+        ['POST', '/api/users'],
+        ['GET', '/api/auth/profile'],
+        ['GET', '/api/keys'],
+        ['GET', '/api/analytics/metrics'],
+        ['GET', '/api/analytics/usage'],
+        ['POST', '/api/gdpr/export'],
+      ] as const) {
+        // A valid body, so only the missing credential can be the problem.
+        const body = path === '/api/users' ? { email: email('anon-made'), password: PASSWORD } : {};
+        const res = await server.call(method, path, undefined, method === 'POST' ? body : undefined);
+        expect(res.status, `${method} ${path}: ${res.text}`).toBe(401);
+      }
+      const reg = await server.call('POST', '/api/auth/register', undefined, {
+        email: email('open'),
+        password: PASSWORD,
+      });
+      expect(reg.status, reg.text).toBe(201);
+      expect((await server.call('GET', '/api/auth/profile', reg.body.access_token)).status).toBe(200);
+      // A member is no admin here either.
+      expectProblem(await server.call('GET', '/api/users', reg.body.access_token), 403);
+      // A bad token is refused, not taken for anonymous.
+      expectProblem(await server.call('GET', '/api/auth/profile', `${reg.body.access_token}x`), 401);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('sign-in throttling', () => {
   it('delays an account after LOGIN_LOCKOUT_THRESHOLD failures (429 + Retry-After), capped; a success clears it', async () => {
     const server = await startPlatform({
@@ -714,6 +748,25 @@ describe('sign-in throttling', () => {
       // Cleared: a wrong password is a plain 401 again, and the right one works at once.
       expectProblem(await attempt('wrong password!'), 401);
       expect((await attempt(PASSWORD)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('attempts refused while an account waits are not counted: a stranger cannot stretch the lockout', async () => {
+    const server = await startPlatform({ LOGIN_LOCKOUT_THRESHOLD: '2', LOGIN_ADDRESS_LIMIT: '1000' });
+    try {
+      const address = email('hammer');
+      await createUser(server, { email: address });
+      const attempt = (password: string) =>
+        server.call('POST', '/api/auth/login', undefined, { email: address, password });
+      expectProblem(await attempt('wrong password!'), 401);
+      expectProblem(await attempt('wrong password!'), 401);
+      for (let i = 0; i < 15; i++) expectProblem(await attempt('wrong password!'), 429);
+      await sleep(1_100);
+      // Still the first delay (1 s), not 2^15 s: the right password works now.
+      const ok = await attempt(PASSWORD);
+      expect(ok.status, ok.text).toBe(200);
     } finally {
       await server.close();
     }

@@ -415,6 +415,8 @@ describe('personal keys and base permissions', () => {
       404,
     );
     expectProblem(await server.call('DELETE', '/api/users/usr_nobody', server.serverKey), 404);
+    expectProblem(await server.call('DELETE', `/api/users/${admin.user.id}`, server.serverKey), 409);
+    expect((await server.call('GET', '/api/auth/verify', admin.access_token)).status).toBe(200);
     const bad = await server.call('PATCH', `/api/users/${admin.user.id}`, server.serverKey, {
       allowed_bases: ['not-a-base'],
     });
