@@ -13,6 +13,7 @@ import {
   type HelpSection,
   helpRow,
   type OptionSpec,
+  type ParseArgsOption,
   parseArgsOptions,
   renderOptionsHelp,
   wrap,
@@ -62,12 +63,18 @@ const META_FLAGS = {
 
 export class UsageError extends Error {}
 
-/** Every declared option: the core's sections, then each module's. */
-export function allOptions(modules: readonly ModuleDefinition[]): OptionSpec[] {
-  return [
+/** Every declared option (the core's sections, then each module's) and parseArgs' table of their flags. */
+export interface Declarations {
+  specs: readonly OptionSpec[];
+  table: Record<string, ParseArgsOption>;
+}
+
+export function declarations(modules: readonly ModuleDefinition[]): Declarations {
+  const specs = [
     ...Object.values(CORE_SECTIONS).flatMap((section) => Object.values(section.options) as OptionSpec[]),
     ...modules.flatMap((module) => Object.values(module.options ?? {})),
   ];
+  return { specs, table: parseArgsOptions(specs) };
 }
 
 export interface OwnedCommand {
@@ -134,8 +141,8 @@ function specsFor(name: string, specs: readonly OptionSpec[]): OptionSpec[] {
 }
 
 /** A core command: strict parsing; a flag that belongs to another command is an error, not ignored. */
-export function parseCoreCommand(argv: string[], specs: readonly OptionSpec[]) {
-  const options = { ...parseArgsOptions(specs), ...COMMAND_FLAGS, ...META_FLAGS };
+export function parseCoreCommand(argv: string[], { specs, table }: Declarations) {
+  const options = { ...table, ...COMMAND_FLAGS, ...META_FLAGS };
   let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true });
@@ -164,10 +171,10 @@ export function parseCoreCommand(argv: string[], specs: readonly OptionSpec[]) {
   return { command, args: rest, values, flags: flagsFor(values, command, specs) as ConfigFlags };
 }
 
-function lenientParse(argv: string[], specs: readonly OptionSpec[]) {
+function lenientParse(argv: string[], table: Declarations['table']) {
   return parseArgs({
     args: argv,
-    options: { ...parseArgsOptions(specs), ...META_FLAGS },
+    options: { ...table, ...META_FLAGS },
     strict: false,
     allowPositionals: true,
     tokens: true,
@@ -175,8 +182,8 @@ function lenientParse(argv: string[], specs: readonly OptionSpec[]) {
 }
 
 /** The command's name: the first argument that is not a flag or a declared flag's value. */
-export function firstPositional(argv: string[], specs: readonly OptionSpec[]): string | undefined {
-  const token = lenientParse(argv, specs).tokens.find((t) => t.kind === 'positional');
+export function firstPositional(argv: string[], { table }: Declarations): string | undefined {
+  const token = lenientParse(argv, table).tokens.find((t) => t.kind === 'positional');
   return token?.kind === 'positional' ? token.value : undefined;
 }
 
@@ -186,8 +193,8 @@ export function firstPositional(argv: string[], specs: readonly OptionSpec[]): s
  * `commands` list) are taken into the config; everything else, in order,
  * is the command's `args` (flags declared for this command land in both).
  */
-export function parseModuleCommand(argv: string[], usage: string, specs: readonly OptionSpec[]) {
-  const { values, tokens } = lenientParse(argv, specs);
+export function parseModuleCommand(argv: string[], usage: string, { specs, table }: Declarations) {
+  const { values, tokens } = lenientParse(argv, table);
   const args: string[] = [];
   const commandToken = tokens.find((t) => t.kind === 'positional');
   const name = commandToken?.kind === 'positional' ? commandToken.value : '';

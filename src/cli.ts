@@ -8,7 +8,7 @@
 import type { ModuleCommand, ModuleCommandContext, ModuleDefinition } from './app/module.js';
 import { MODULES, selectModules } from './app/modules.js';
 import {
-  allOptions,
+  declarations,
   firstPositional,
   moduleCommands,
   parseCoreCommand,
@@ -31,13 +31,13 @@ function checkModuleNames(config: Config, modules: readonly ModuleDefinition[]):
 }
 
 async function main(argv: string[]): Promise<number | undefined> {
-  const specs = allOptions(MODULES);
+  const declared = declarations(MODULES);
   const commands = moduleCommands(MODULES);
-  const first = firstPositional(argv, specs);
+  const first = firstPositional(argv, declared);
   const owned = first === undefined ? undefined : commands.get(first);
   if (owned) {
     const { command, module } = owned;
-    const { values, args, flags } = parseModuleCommand(argv, command.usage, specs);
+    const { values, args, flags } = parseModuleCommand(argv, command.usage, declared);
     if (values.help)
       return void process.stdout.write(`usage: airtable-mcp-kit ${command.usage}\n${command.summary}\n`);
     if (values.version) return void process.stdout.write(`${VERSION}\n`);
@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     return runModuleCommand(config, module, command, args, asked ? config.logLevel : 'warn');
   }
 
-  const { command, args, values, flags } = parseCoreCommand(argv, specs);
+  const { command, args, values, flags } = parseCoreCommand(argv, declared);
   if (values.help) return void process.stdout.write(renderHelp(MODULES, commands));
   if (values.version) return void process.stdout.write(`${VERSION}\n`);
   if (command === 'keys' && args[0] === 'generate') return runKeysGenerate().then(() => 0);

@@ -431,13 +431,15 @@ export const CORE_SECTIONS = {
   store: { title: 'Store options (HTTP mode, modules, keys and migrate)', options: storeOptions },
 } as const satisfies Record<string, HelpSection>;
 
+const generalSchema = sectionSchema(generalOptions);
+
 export const ConfigSchema = z.object({
   airtable: sectionSchema(airtableOptions),
   tools: sectionSchema(toolsOptions),
   sandbox: sectionSchema(sandboxOptions),
   http: sectionSchema(httpOptions),
   store: sectionSchema(storeOptions),
-  ...sectionSchema(generalOptions).shape,
+  ...generalSchema.shape,
 });
 
 export type Config = z.infer<typeof ConfigSchema> & {
@@ -497,6 +499,8 @@ interface Issue {
 interface SectionSource {
   path: readonly string[];
   options: OptionSection;
+  /** Its schema when already built (the core's, in ConfigSchema). */
+  schema?: z.ZodType;
 }
 
 function describeIssues(issues: readonly Issue[]): string {
@@ -510,7 +514,8 @@ function describeIssues(issues: readonly Issue[]): string {
 
 /** One section's values; its issues (under the section's path) go to `issues`, a secret's value never in them. */
 function parseSection(source: SectionSource, flags: ConfigFlags, env: Env, issues: Issue[]) {
-  const parsed = sectionSchema(source.options).safeParse(rawSection(source.options, flags, env));
+  const schema = source.schema ?? sectionSchema(source.options);
+  const parsed = schema.safeParse(rawSection(source.options, flags, env));
   if (parsed.success) return parsed.data as Record<string, unknown>;
   for (const issue of parsed.error.issues) {
     const spec = source.options[String(issue.path[0])];
@@ -536,11 +541,12 @@ export function loadConfig(
 ): Config {
   const issues: Issue[] = [];
   const core: Record<string, unknown> = {};
-  for (const [key, section] of Object.entries(CORE_SECTIONS)) {
-    if (key === 'general') continue;
-    core[key] = parseSection({ path: [key], options: section.options }, flags, env, issues);
+  for (const key of ['airtable', 'tools', 'sandbox', 'http', 'store'] as const) {
+    const source = { path: [key], options: CORE_SECTIONS[key].options, schema: ConfigSchema.shape[key] };
+    core[key] = parseSection(source, flags, env, issues);
   }
-  Object.assign(core, parseSection({ path: [], options: generalOptions }, flags, env, issues));
+  const general = { path: [], options: generalOptions, schema: generalSchema };
+  Object.assign(core, parseSection(general, flags, env, issues));
   const sections: Record<string, Record<string, unknown>> = {};
   for (const module of modules) {
     if (!module.options) continue;
