@@ -12,6 +12,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../src/platform/tokens.js';
+import { keyId } from '../src/store/api-keys.js';
 import type { SqlStore } from '../src/store/index.js';
 import {
   createKey,
@@ -285,6 +286,25 @@ describe.each([
     expectProblem(await server.call('GET', '/api/analytics/dashboard'), 401);
   });
 
+  it('usage by user names callers without an account by their principal id (a server key)', async () => {
+    const client = await mcpClient(server, server.serverKey);
+    try {
+      expect((await callTool(client, 'list_tables', { base_id: DEMO_BASE })).isError).toBeFalsy();
+    } finally {
+      await client.close();
+    }
+    const groups = await eventually(async () => {
+      const res = await server.call('GET', '/api/analytics/usage?group_by=user', server.serverKey);
+      const byKey = Object.fromEntries(res.body.groups.map((g: Json) => [g.key, g]));
+      expect(byKey[keyId(server.serverKey)]).toMatchObject({ calls: 1, errors: 0 });
+      return byKey;
+    });
+    expect(groups[alice.email]).toMatchObject({ calls: 4 });
+    // A member never sees it.
+    const mine = await server.call('GET', '/api/analytics/usage?group_by=user', bob.access_token);
+    expect(mine.body.groups.map((g: Json) => g.key)).toEqual([bob.email]);
+  });
+
   it('events: 202 recorded, 400 for a bad name, 413 past 4 KB, 429 past the per-minute limit', async () => {
     const eve = await signedInUser(server, 'eve');
     const ok = await server.call('POST', '/api/analytics/events', eve.access_token, {
@@ -472,6 +492,10 @@ describe.each([
     expect(erasedDump.platform_audit!.some((r: Json) => /erasure|deletion|erase/.test(r.action))).toBe(true);
     const totalsAfter = (await server.call('GET', '/api/analytics/metrics', server.serverKey)).body;
     expect(totalsAfter).toMatchObject({ calls: totalsBefore.calls, errors: totalsBefore.errors });
+    // Analytics no longer name her.
+    const byUser = await server.call('GET', '/api/analytics/usage?group_by=user', server.serverKey);
+    expect(byUser.text).not.toContain(alice.email);
+    expect(byUser.text).not.toContain(alice.user.id);
     // Bob is untouched.
     expect((await server.call('GET', '/api/auth/verify', bob.access_token)).status).toBe(200);
     expect(rowsMentioning(erasedDump, [bob.user.id]).platform_users).toHaveLength(1);
