@@ -10,7 +10,9 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startSandbox } from 'airtable-mcp-kit';
 
-const CLI = 'dist/cli.js';
+// BENCH_CLI measures another build (e.g. a private `npx tsup --out-dir dist.build-bench`), so that a
+// test run elsewhere that replaces dist/ mid-measurement cannot stall or skew the figures.
+export const CLI = process.env.BENCH_CLI ?? 'dist/cli.js';
 const PEER_DIR = resolve(process.env.PEER_MCP_DIR ?? '/tmp/peer/node_modules/airtable-mcp-server');
 const PEER_MAIN = `${PEER_DIR}/dist/main.js`;
 const REDIRECT = pathToFileURL(resolve('bench/peer-redirect.mjs')).href;
@@ -58,17 +60,26 @@ function open(server) {
       const line = buffer.slice(0, nl);
       buffer = buffer.slice(nl + 1);
       const message = JSON.parse(line);
-      pending.get(message.id)?.({ message, bytes: Buffer.byteLength(line) + 1 });
+      pending.get(message.id)?.done({ message, bytes: Buffer.byteLength(line) + 1 });
       pending.delete(message.id);
     }
   });
+  // A server that exits (or cannot start) fails its pending requests instead of stalling the bench.
+  let exited;
+  child.once('exit', (code, signal) => {
+    exited = new Error(`${server.name} exited (${signal ?? code}) before answering`);
+    for (const { fail } of pending.values()) fail(exited);
+    pending.clear();
+  });
+  child.stdin.on('error', () => {}); // EPIPE after an early exit; reported through 'exit'
   const send = (message) => child.stdin.write(`${JSON.stringify(message)}\n`);
   return {
     child,
     request(method, params) {
+      if (exited) return Promise.reject(exited);
       const id = nextId++;
       send({ jsonrpc: '2.0', id, method, params });
-      return new Promise((done) => pending.set(id, done));
+      return new Promise((done, fail) => pending.set(id, { done, fail }));
     },
     notify: (method) => send({ jsonrpc: '2.0', method }),
     close: () => child.kill('SIGTERM'),
@@ -86,21 +97,48 @@ async function session(server) {
 async function coldStartOnce(server) {
   const started = performance.now();
   const s = open(server);
-  await s.request('initialize', INIT);
-  const ms = performance.now() - started;
-  s.close();
-  await new Promise((done) => s.child.once('exit', done));
-  return ms;
+  const exit = new Promise((done) => s.child.once('exit', done));
+  try {
+    await s.request('initialize', INIT);
+    return performance.now() - started;
+  } finally {
+    s.close();
+    await exit;
+  }
 }
 
-async function coldStarts(list, runs) {
-  for (const server of list) await coldStartOnce(server); // warm the OS file cache
+/**
+ * A start that fails is tried again (up to 3 times) and counted: on a shared machine another
+ * test run may be replacing dist/ just then. A server that never starts fails the bench.
+ */
+async function coldStartRetried(server, failures) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await coldStartOnce(server);
+    } catch (error) {
+      failures.push(error.message);
+      if (attempt === 3) throw error;
+      await new Promise((done) => setTimeout(done, 1000));
+    }
+  }
+}
+
+/** Median (and spread, to judge the machine's noise) of `runs` starts per server, alternating. */
+export async function coldStarts(list, runs) {
+  const failures = [];
+  for (const server of list) await coldStartRetried(server, failures); // warm the OS file cache
   const times = new Map(list.map((s) => [s.name, []]));
   for (let i = 0; i < runs; i++) {
     // Alternating, so a noisy moment on the machine hits both columns alike.
-    for (const server of list) times.get(server.name).push(await coldStartOnce(server));
+    for (const server of list) times.get(server.name).push(await coldStartRetried(server, failures));
   }
-  return Object.fromEntries([...times].map(([name, xs]) => [name, round(median(xs))]));
+  const summary = Object.fromEntries(
+    [...times].map(([name, xs]) => [
+      name,
+      { median: round(median(xs)), min: round(Math.min(...xs)), max: round(Math.max(...xs)) },
+    ]),
+  );
+  return { ...summary, failures };
 }
 
 /** What a model reads of tools/list: each tool's name, description and input schema. */
@@ -166,8 +204,22 @@ export async function compareWithPeer(record, { runs = 10, calls = 200 } = {}) {
     const ours = measured.ours;
     const peer = measured.peer;
     const rows = [
-      ['cold start, spawn → initialize reply (median of 10, alternating)', start.ours, start.peer, 'ms', 0.5],
-      ['cold start with --sandbox (ours only; median of 10)', sandboxStart.ours, undefined, 'ms'],
+      [
+        `cold start, spawn → initialize reply (median of ${runs}, alternating)`,
+        start.ours.median,
+        start.peer?.median,
+        'ms',
+        0.5,
+        spread(start),
+      ],
+      [
+        `cold start with --sandbox (ours only; median of ${runs})`,
+        sandboxStart.ours.median,
+        undefined,
+        'ms',
+        undefined,
+        spread(sandboxStart),
+      ],
       [
         `tools/list bytes a model reads (name + description + input schema; ${ours.tools} vs ${peer?.tools ?? '-'} tools)`,
         kb(ours.modelBytes),
@@ -192,13 +244,24 @@ export async function compareWithPeer(record, { runs = 10, calls = 200 } = {}) {
       ],
       [`read 10 records, median per call of ${calls}, throttles off`, ours.read10, peer?.read10, 'ms', 1.0],
     ];
-    const comparison = rows.map(([figure, oursValue, peerValue, unit, goal]) => {
+    const comparison = rows.map(([figure, oursValue, peerValue, unit, goal, range]) => {
       const ratio = peerValue ? round(oursValue / peerValue, 2) : undefined;
       const pass = goal === undefined || ratio === undefined ? undefined : ratio <= goal;
       const target = goal === undefined ? '' : `<= ${goal}x peer`;
-      const note = peerValue === undefined ? '' : `peer ${peerValue} ${unit}, ratio ${ratio}`;
+      const note = [peerValue === undefined ? '' : `peer ${peerValue} ${unit}, ratio ${ratio}`, range]
+        .filter(Boolean)
+        .join('; ');
       record(`vs peer: ${figure}`, oursValue, unit, ratio === undefined ? '' : target, pass ?? true, note);
-      return { figure, ours: oursValue, peer: peerValue, unit, ratio, goal: goal && `<= ${goal}x`, pass };
+      return {
+        figure,
+        ours: oursValue,
+        peer: peerValue,
+        unit,
+        ratio,
+        goal: goal && `<= ${goal}x`,
+        pass,
+        ...(range ? { range } : {}),
+      };
     });
     return {
       peer: hasPeer ? { package: 'airtable-mcp-server', version: peerVersion(), dir: PEER_DIR } : null,
@@ -208,6 +271,15 @@ export async function compareWithPeer(record, { runs = 10, calls = 200 } = {}) {
   } finally {
     await sandbox.stop();
   }
+}
+
+/** "ours 180-260 ms, peer 300-420 ms" (min-max of the runs), plus any start that had to be retried. */
+function spread(starts) {
+  const ranges = ['ours', 'peer']
+    .filter((name) => starts[name])
+    .map((name) => `${name} ${starts[name].min}-${starts[name].max} ms`);
+  const retried = starts.failures.length ? `, ${starts.failures.length} failed start(s) retried` : '';
+  return `range ${ranges.join(', ')}${retried}`;
 }
 
 function peerVersion() {

@@ -98,13 +98,26 @@ describe('tools over stdio (all toolsets)', () => {
     ]);
   });
 
-  it('sets every annotation explicitly and an output schema on every tool', () => {
+  it('sets a title, every hint explicitly and an output schema on every tool', () => {
     for (const tool of tools) {
+      expect(tool.title, tool.name).toMatch(/\S/);
       const a = tool.annotations ?? {};
-      for (const key of ['title', 'readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint']) {
+      for (const key of ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint']) {
         expect(a, `${tool.name}.${key}`).toHaveProperty(key);
       }
       expect(tool.outputSchema, tool.name).toBeDefined();
+    }
+  });
+
+  it('publishes lean schemas: no $schema, no restated safe-integer bounds, output schemas without prose', () => {
+    const listed = JSON.stringify(tools);
+    expect(listed).not.toContain('$schema');
+    expect(listed).not.toContain(String(Number.MAX_SAFE_INTEGER));
+    expect(listed).not.toContain('"propertyNames":{"type":"string"}');
+    for (const tool of tools) {
+      // A property may be named "description"; prose would be a string value.
+      expect(JSON.stringify(tool.outputSchema), tool.name).not.toMatch(/"description":"/);
+      expect(tool.description?.length, tool.name).toBeLessThanOrEqual(320);
     }
   });
 

@@ -38,22 +38,15 @@ export const analyzeTableData = defineTool({
   name: 'analyze_table_data',
   title: 'Analyze table data',
   description:
-    'Profile a table: per field fill rate, number min/max/mean/median, text lengths, select distributions, ' +
-    'checkbox, date and link statistics, plus data-quality findings (empty fields, near-duplicate spellings, zeros). ' +
-    'Looks at the first sample_size records (up to 10,000) and says whether the table has more.',
+    'Profile a table per field (fill rate, number stats, text lengths, select counts, dates, links) with ' +
+    'data-quality findings. Reads the first sample_size records and says whether there are more.',
   toolset: 'analysis',
   kind: 'read',
   input: {
     base_id: baseIdParam,
     table_id: tableParam,
-    sample_size: z
-      .number()
-      .int()
-      .min(1)
-      .max(MAX_SAMPLE)
-      .default(100)
-      .describe('How many records to analyse, from the start of the table (1-10000).'),
-    fields: fieldNamesParam.describe('Fields to analyse; omit for all fields.'),
+    sample_size: z.number().int().min(1).max(MAX_SAMPLE).default(100),
+    fields: fieldNamesParam.describe('Only these fields; default all.'),
   },
   output: {
     table: z.object({ id: z.string(), name: z.string() }),

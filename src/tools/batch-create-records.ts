@@ -9,9 +9,8 @@ export const batchCreateRecords = defineTool({
   name: 'batch_create_records',
   title: 'Create records (batch)',
   description:
-    'Create up to 10,000 records, 10 per request within Airtable rate limits (progress is reported). Each item is ' +
-    'a fields object ({"Name": "x"}; {"fields": {...}} also works). A bad record fails alone: returns created ' +
-    'records in input order plus failures by index; an error result only when nothing was created.',
+    'Create up to 10,000 records, 10 per request (progress reported). A bad record fails alone: returns the ' +
+    'created records in input order and failures by index; an error only when none was created.',
   toolset: 'records',
   kind: 'write',
   idempotent: false,
@@ -22,7 +21,7 @@ export const batchCreateRecords = defineTool({
       .array(z.record(z.string(), z.unknown()))
       .min(1, 'give at least one record')
       .max(MAX_BATCH)
-      .describe('Records to create, each as cell values by field name or id.'),
+      .describe('Each a fields object, e.g. {"Name":"x"}.'),
     typecast: typecastParam,
   },
   output: { created: z.number().int(), ...batchOutput },

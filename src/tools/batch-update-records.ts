@@ -9,9 +9,8 @@ export const batchUpdateRecords = defineTool({
   name: 'batch_update_records',
   title: 'Update records (batch)',
   description:
-    'Change fields of up to 10,000 records given as [{id, fields}], 10 per request within rate limits ' +
-    '(progress is reported); fields not given keep their values. A bad record fails alone: returns the updated ' +
-    'records plus failures by index; an error result only when nothing was updated.',
+    'Change fields of up to 10,000 records, 10 per request (progress reported); fields not given keep their ' +
+    'values. A bad record fails alone: returns the updated records and failures by index.',
   toolset: 'records',
   kind: 'write',
   idempotent: true,
@@ -21,13 +20,13 @@ export const batchUpdateRecords = defineTool({
     records: z
       .array(
         z.object({
-          id: z.string().trim().describe('Record id (recXXXXXXXXXXXXXX).'),
+          id: z.string().trim(),
           fields: fieldsObjectParam,
         }),
       )
       .min(1, 'give at least one record')
       .max(MAX_BATCH)
-      .describe('Records to change: [{"id": "rec…", "fields": {"Status": "Done"}}].'),
+      .describe('e.g. [{"id":"rec…","fields":{"Status":"Done"}}].'),
     typecast: typecastParam,
   },
   output: { updated: z.number().int(), ...batchOutput },

@@ -6,7 +6,7 @@ import { findField, resolveBaseId, type ToolContext } from './context.js';
 import { defineTool } from './define.js';
 import { ToolInputError } from './errors.js';
 import { plural } from './format.js';
-import { baseIdParam } from './schemas.js';
+import { atMost, baseIdParam, nonEmpty } from './schemas.js';
 
 const DATE_TIME_OPTIONS = {
   timeZone: 'utc',
@@ -74,9 +74,8 @@ export const createMetadataTable = defineTool({
   name: 'create_metadata_table',
   title: 'Create metadata table',
   description:
-    'Create (or refresh) a table with one row per table of the base: name, id, description, field and view ' +
-    'counts, field types, primary field and analysis date. Re-running updates rows matched by Table ID, adds rows ' +
-    'for new tables and reports (never deletes) rows of tables that no longer exist. Needs create permission.',
+    'Create or refresh a table with one row per table of the base (name, id, description, counts, field types, ' +
+    'primary field, date). Re-runs update rows by Table ID, add new tables and report (never delete) stale rows.',
   toolset: 'schema',
   kind: 'write',
   idempotent: true,
@@ -85,10 +84,10 @@ export const createMetadataTable = defineTool({
     table_name: z
       .string()
       .trim()
-      .min(1)
-      .max(255)
+      .refine(...nonEmpty('must name a table'))
+      .refine(...atMost(255))
       .default('Table Metadata')
-      .describe('Name of the metadata table; an existing table with this name is refreshed.'),
+      .describe('An existing table of this name is refreshed.'),
   },
   output: outputShape,
   async run(args, ctx) {

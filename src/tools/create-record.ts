@@ -7,9 +7,7 @@ import { baseIdParam, fieldsObjectParam, recordSchema, tableParam, typecastParam
 export const createRecord = defineTool({
   name: 'create_record',
   title: 'Create record',
-  description:
-    'Create one record from `fields` (cell values by field name or id; {"fields": {...}} is accepted too). ' +
-    'Returns the new record with its id and every stored value, including computed fields.',
+  description: 'Create one record. Returns it with its id and every stored value, computed fields included.',
   toolset: 'records',
   kind: 'write',
   idempotent: false,

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { findIllFormedText } from '../airtable/text.js';
 import type { ToolContext } from './context.js';
 import { ToolInputError } from './errors.js';
+import { publishLeanJsonSchema } from './json-schema.js';
 import type { ToolsetName } from './toolsets.js';
 
 /** read: never changes data. write: adds or changes data. destructive: may remove or overwrite data. */
@@ -67,11 +68,17 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
       return spec.run(args, ctx);
     },
     get inputSchema() {
-      input ??= z.object(spec.input);
+      if (!input) {
+        input = z.object(spec.input);
+        publishLeanJsonSchema(input, 'input');
+      }
       return input;
     },
     get outputSchema() {
-      output ??= z.object(withTruncatedFlag(spec.output));
+      if (!output) {
+        output = z.object(withTruncatedFlag(spec.output));
+        publishLeanJsonSchema(output, 'output');
+      }
       return output;
     },
   };
@@ -105,11 +112,13 @@ function withTruncatedFlag<O extends z.ZodRawShape>(shape: O): O {
   return { ...shape, truncated: flag };
 }
 
-/** Annotations are set explicitly on every tool: clients use them for confirmation prompts. */
-export function annotationsFor(spec: Pick<ToolSpec, 'title' | 'kind' | 'idempotent'>): ToolAnnotations {
+/**
+ * The hints are set explicitly on every tool: clients use them for confirmation prompts. The title
+ * is not repeated here: tools/list carries it as the tool's own `title`, which clients show first.
+ */
+export function annotationsFor(spec: Pick<ToolSpec, 'kind' | 'idempotent'>): ToolAnnotations {
   const readOnly = spec.kind === 'read';
   return {
-    title: spec.title,
     readOnlyHint: readOnly,
     destructiveHint: spec.kind === 'destructive',
     idempotentHint: readOnly || spec.idempotent === true,

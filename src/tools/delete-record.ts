@@ -7,7 +7,7 @@ import { baseIdParam, recordIdParam, tableParam } from './schemas.js';
 export const deleteRecord = defineTool({
   name: 'delete_record',
   title: 'Delete record',
-  description: 'Delete one record by its id (recXXXXXXXXXXXXXX). Returns {deleted: true, id}.',
+  description: 'Delete one record by id.',
   toolset: 'records',
   kind: 'destructive',
   idempotent: true,

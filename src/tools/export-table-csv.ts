@@ -4,7 +4,7 @@ import { csvHeader, recordRow } from './csv.js';
 import { defineTool, type ResultAttachment } from './define.js';
 import { clip, compactJson, plural } from './format.js';
 import { type FetchedWindow, fetchWindow, parseContinuation } from './paging.js';
-import { baseIdParam, fieldNamesParam, formulaParam, tableParam } from './schemas.js';
+import { baseIdParam, fieldNamesParam, formulaParam, offsetParam, tableParam, viewParam } from './schemas.js';
 
 /**
  * Most CSV characters one call returns. The CSV goes to the client as a
@@ -20,28 +20,18 @@ export const exportTableCsv = defineTool({
   name: 'export_table_csv',
   title: 'Export table as CSV',
   description:
-    'Export records as RFC 4180 CSV (header Record ID, fields…, Created Time; lists joined with ", ", attachments as URLs). ' +
-    'Small exports come back inline; larger ones as an attached text/csv resource for the client plus a short preview, ' +
-    'so the data does not flood the conversation. Up to max_records rows (100,000) and 5 MB per call; `offset` continues.',
+    'Export records as CSV (Record ID, fields…, Created Time). Small exports are inline; larger ones an attached ' +
+    'text/csv resource plus a preview. Up to max_records rows and 5 MB per call; the offset continues.',
   toolset: 'analysis',
   kind: 'read',
   input: {
     base_id: baseIdParam,
     table_id: tableParam,
-    fields: fieldNamesParam.describe('Columns to export, in this order; omit for all fields in table order.'),
-    view: z.string().min(1).optional().describe('View name or id: only its records, in its order.'),
+    fields: fieldNamesParam.describe('Columns, in this order; default all.'),
+    view: viewParam,
     filter_by_formula: formulaParam,
-    max_records: z
-      .number()
-      .int()
-      .min(1)
-      .max(100_000)
-      .default(1000)
-      .describe('Most rows to export (1-100000).'),
-    offset: z
-      .string()
-      .optional()
-      .describe('Continuation token from a previous export_table_csv call (repeat its other arguments).'),
+    max_records: z.number().int().min(1).max(100_000).default(1000),
+    offset: offsetParam,
   },
   output: {
     table: z.object({ id: z.string(), name: z.string() }),

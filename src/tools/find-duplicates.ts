@@ -6,7 +6,7 @@ import { defineTool } from './define.js';
 import { clip, compactJson, fitToBudget, plural } from './format.js';
 import { type KeyOptions, tupleKey } from './normalize.js';
 import { readAll } from './read-all.js';
-import { baseIdParam, tableParam } from './schemas.js';
+import { baseIdParam, fieldNameItem, tableParam } from './schemas.js';
 
 /** Records listed per group; `count` always has the full size. */
 const MAX_RECORDS_PER_GROUP = 50;
@@ -24,36 +24,21 @@ export const findDuplicates = defineTool({
   name: 'find_duplicates',
   title: 'Find duplicate records',
   description:
-    'Find records whose values in the given fields match after normalisation (trimmed, inner whitespace collapsed, ' +
-    'case-insensitive, Unicode NFKC; list values compared as sorted sets). Scans the whole table up to max_records ' +
-    'and returns the groups of 2+ records, largest first, with record ids and original values.',
+    'Find records whose `fields` match after normalising (trim, collapse spaces, ignore case, NFKC; lists as ' +
+    'sets). Scans up to max_records; returns groups of 2+, largest first, with ids and original values.',
   toolset: 'analysis',
   kind: 'read',
   input: {
     base_id: baseIdParam,
     table_id: tableParam,
     fields: z
-      .array(z.string().trim().min(1).max(256))
+      .array(fieldNameItem)
       .min(1)
       .max(10)
-      .describe('Field names or ids whose combined values must match, e.g. ["Name"] or ["First", "Last"].'),
-    ignore_empty: z
-      .boolean()
-      .default(true)
-      .describe(
-        'Skip records with an empty value in any of the fields (default true); false groups empties too.',
-      ),
-    ignore_accents: z
-      .boolean()
-      .default(false)
-      .describe('Also treat accented and plain letters as equal ("José" = "Jose"). Default false.'),
-    max_records: z
-      .number()
-      .int()
-      .min(1)
-      .max(100_000)
-      .default(10_000)
-      .describe('Most records to scan (1-100000); the whole table by default.'),
+      .describe('Fields whose combined values must match, e.g. ["First","Last"].'),
+    ignore_empty: z.boolean().default(true).describe('Skip records with an empty value in these fields.'),
+    ignore_accents: z.boolean().default(false).describe('"José" = "Jose".'),
+    max_records: z.number().int().min(1).max(100_000).default(10_000),
   },
   output: {
     table: z.object({ id: z.string(), name: z.string() }),

@@ -94,7 +94,9 @@ export function clipLoneRecord<R extends { fields: Record<string, unknown> }>(
 
 /**
  * Record lists as a table: field names once in a `columns:` line, then one
- * record per line with its cells in column order, separated by " | ". A
+ * record per line with its cells in column order, separated by "|" (no
+ * padding: a 100-record page has over a thousand separators, and text with
+ * edge spaces is quoted anyway, so the bare bar is unambiguous). A
  * reader of the text alone can take every value back exactly:
  * - text is written as it is, unless it could be misread (empty, edge spaces,
  *   a "|" or line break, looks like a number/true/false/null, or starts like
@@ -105,9 +107,9 @@ export function clipLoneRecord<R extends { fields: Record<string, unknown> }>(
  *   trailing empty cells are left off;
  * - a linked record whose name is known (expand_links) reads `recXXXXXXXXXXXXXX Name`.
  */
-export const CELL_SEPARATOR = ' | ';
+export const CELL_SEPARATOR = '|';
 export const TABLE_LEGEND =
-  'one record per line, cells in column order; "quoted" text is JSON, [a, b] a list, an empty cell no value';
+  'one record per line, cells in column order between |; "quoted" text is JSON, [a, b] a list, an empty cell no value';
 
 const MISREADABLE_TEXT = /^$|^\s|\s$|[|\n\r\t]|^["[{]|^(?:true|false|null|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)$/;
 /** List items written bare inside `[a, b]`: no separators or brackets of their own. */

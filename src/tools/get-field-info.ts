@@ -29,15 +29,14 @@ export const getFieldInfo = defineTool({
   name: 'get_field_info',
   title: 'Get field info',
   description:
-    'Describe every field of one table: id, name, type, description, whether it is the primary field, and its ' +
-    'settings (select choices, number precision, linked table and inverse field, formula text with field names, ' +
-    'lookup/rollup sources, date formats), plus field counts by type.',
+    "Describe a table's fields: id, name, type, description, primary or not, and settings (choices, precision, " +
+    'linked table, formula, lookup sources, date format), plus counts by type.',
   toolset: 'schema',
   kind: 'read',
   input: {
     base_id: baseIdParam,
     table_id: tableParam,
-    fields: fieldNamesParam.describe('Only these fields (names or ids); omit for every field.'),
+    fields: fieldNamesParam.describe('Only these fields; default all.'),
   },
   output: {
     table_id: z.string(),

@@ -15,8 +15,7 @@ export const getRecord = defineTool({
   name: 'get_record',
   title: 'Get record',
   description:
-    'Read one record by its id (recXXXXXXXXXXXXXX), with all its fields or only those listed in `fields`. ' +
-    'Empty cells are omitted, as Airtable does.',
+    'Read one record by id, all fields or only `fields`. Empty cells are omitted, as Airtable does.',
   toolset: 'records',
   kind: 'read',
   input: {

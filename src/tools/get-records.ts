@@ -15,28 +15,30 @@ import {
   baseIdParam,
   fieldNamesParam,
   formulaParam,
+  offsetParam,
   recordSchema,
   sortParam,
   tableParam,
+  viewParam,
 } from './schemas.js';
 
 export const getRecords = defineTool({
   name: 'get_records',
   title: 'Get records',
   description:
-    'Read records from a table, optionally filtered by a formula, sorted, limited to a view or to some fields. ' +
-    'Returns up to max_records; when more exist, `offset` continues where this call stopped.',
+    'Read records, optionally filtered, sorted, from a view or only some fields. Returns up to max_records as a ' +
+    'table (one record per line); when more exist, pass the returned offset to continue.',
   toolset: 'records',
   kind: 'read',
   input: {
     base_id: baseIdParam,
     table_id: tableParam,
-    max_records: z.number().int().min(1).max(1000).default(100).describe('Most records to return (1-1000).'),
-    view: z.string().min(1).optional().describe('View name or id: only its records, in its order.'),
+    max_records: z.number().int().min(1).max(1000).default(100),
+    view: viewParam,
     filter_by_formula: formulaParam,
     fields: fieldNamesParam,
     sort: sortParam,
-    offset: z.string().optional().describe('Continuation token from a previous get_records call.'),
+    offset: offsetParam,
     expand_links: expandLinksParam,
   },
   output: {

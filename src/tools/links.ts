@@ -22,7 +22,7 @@ export const expandLinksParam = z
   .boolean()
   .default(false)
   .describe(
-    `Show linked records' primary values (names) beside their ids. Costs 1 request per linked table per 100 linked records (max ${MAX_EXPANDED}).`,
+    `Names beside linked record ids; +1 request per linked table per 100 links (max ${MAX_EXPANDED}).`,
   );
 
 export const linkedSchema = z

@@ -23,17 +23,14 @@ export const listTables = defineTool({
   name: 'list_tables',
   title: 'List tables',
   description:
-    'List the tables of a base. detail="summary" (default) gives id, name, description, primary field and field/view ' +
-    'counts; "names" only ids and names; "fields" adds every field\'s name and type. Large bases are cut to the ' +
-    'response budget (truncated=true); then use detail="names" or get_field_info for one table.',
+    'List the tables of a base: detail "names" (ids, names), "summary" (adds description, primary field, counts) ' +
+    'or "fields" (adds field names and types). A large base is cut to fit (truncated); then ask for "names" or ' +
+    'use get_field_info.',
   toolset: 'schema',
   kind: 'read',
   input: {
     base_id: baseIdParam,
-    detail: z
-      .enum(['summary', 'names', 'fields'])
-      .default('summary')
-      .describe('How much to show per table: names < summary (default) < fields.'),
+    detail: z.enum(['summary', 'names', 'fields']).default('summary'),
   },
   output: {
     base_id: z.string(),

@@ -7,58 +7,78 @@ import { RECORD_ID_PATTERN } from '../airtable/ids.js';
 
 export { RECORD_ID_PATTERN };
 
-export const baseIdParam = z
-  .string()
-  .optional()
-  .describe('Base id (appXXXXXXXXXXXXXX). May be omitted when a default base is configured.');
+/**
+ * Guard-rail limits (a name's length, a list's size) are checked with refine,
+ * which validates exactly like min/max but is not published in the JSON
+ * Schema: tools/list reaches every conversation, and a limit no sensible
+ * argument comes near tells a model nothing. Limits a model must plan for
+ * (max_records, batch sizes) stay in the schema.
+ */
+export const nonEmpty = (message: string) => [(v: string) => v.length > 0, message] as const;
+export const atMost = (max: number, noun = 'characters') =>
+  [(v: { length: number }) => v.length <= max, `must have at most ${max} ${noun}`] as const;
+
+export const baseIdParam = z.string().optional().describe('Base id (app…); default: the configured base.');
 
 export const tableParam = z
   .string()
   .trim()
-  .min(1, 'must name a table')
-  .max(256)
-  .describe('Table name or id (tblXXXXXXXXXXXXXX).');
+  .refine(...nonEmpty('must name a table'))
+  .refine(...atMost(256))
+  .describe('Table name or id.');
 
 export const recordIdParam = z
   .string()
   .trim()
   .regex(RECORD_ID_PATTERN, 'must be a record id like recXXXXXXXXXXXXXX (17 characters)')
-  .describe('Record id (recXXXXXXXXXXXXXX).');
+  .describe('Record id.');
 
-export const fieldNamesParam = z
-  .array(z.string().trim().min(1).max(256))
-  .max(500)
-  .optional()
-  .describe(
-    'Field names or ids to include; omit for all fields. Asking only for needed fields keeps results small.',
-  );
+/** A field name or id inside a list of them. */
+export const fieldNameItem = z
+  .string()
+  .trim()
+  .refine(...nonEmpty('must name a field'))
+  .refine(...atMost(256));
+
+/** A list of field names or ids, at most `max`; the description says what the list does. */
+export function fieldListParam(description: string, max = 500) {
+  return z
+    .array(fieldNameItem)
+    .refine(...atMost(max, 'fields'))
+    .optional()
+    .describe(description);
+}
+
+export const fieldNamesParam = fieldListParam(
+  'Only these fields (names or ids); default all. Fewer = smaller result.',
+);
 
 export const fieldsObjectParam = z
   .record(z.string(), z.unknown())
   .refine((fields) => Object.keys(fields).length > 0, 'must contain at least one field')
-  .describe('Cell values by field name or id, e.g. {"Name": "Acme", "Status": "Active"}.');
+  .describe('Cell values by field name or id, e.g. {"Name":"Acme"}.');
 
 export const typecastParam = z
   .boolean()
   .default(false)
-  .describe('Let Airtable convert values (e.g. strings to numbers, new select options). Default false.');
+  .describe('Let Airtable convert values (text to numbers, new select options).');
 
 export const formulaParam = z
   .string()
-  .max(20_000)
+  .refine(...atMost(20_000))
   .optional()
-  .describe("Airtable formula; records for which it is truthy are returned, e.g. {Status}='Done'.");
+  .describe("Airtable formula keeping records where it is truthy, e.g. {Status}='Done'.");
 
 export const sortParam = z
   .array(
     z.object({
-      field: z.string().min(1).describe('Field name or id'),
+      field: z.string().refine(...nonEmpty('must name a field')),
       direction: z.enum(['asc', 'desc']).default('asc'),
     }),
   )
-  .max(20)
+  .refine(...atMost(20, 'sort keys'))
   .optional()
-  .describe('Sort order, e.g. [{"field":"Due","direction":"asc"}].');
+  .describe('e.g. [{"field":"Due","direction":"desc"}].');
 
 export const recordSchema = z.object({
   id: z.string(),
@@ -71,3 +91,15 @@ export const failureSchema = z.object({
   id: z.string().optional(),
   error: z.string(),
 });
+
+export const viewParam = z
+  .string()
+  .refine(...nonEmpty('must name a view'))
+  .optional()
+  .describe('View name or id: its records, in its order.');
+
+/** One description for every paged tool: the result says when there is more and gives the token. */
+export const offsetParam = z
+  .string()
+  .optional()
+  .describe('The offset a previous call returned, to continue (same other arguments).');

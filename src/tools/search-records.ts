@@ -15,7 +15,7 @@ import {
   linkedSchema,
 } from './links.js';
 import { parseContinuation, readRecords } from './paging.js';
-import { baseIdParam, recordSchema, tableParam } from './schemas.js';
+import { baseIdParam, fieldListParam, offsetParam, recordSchema, tableParam } from './schemas.js';
 
 /** Searched when no fields are named: fields whose formula value is text a person would search. */
 const SEARCHED_TYPES: ReadonlySet<string> = new Set([
@@ -63,26 +63,17 @@ export const searchRecords = defineTool({
   name: 'search_records',
   title: 'Search records',
   description:
-    'Find records whose text contains `query` (case-insensitive substring) in the given fields, or by default in ' +
-    'every text, select, link (by linked record name), and text-valued formula/lookup/rollup field. ' +
-    'Returns up to max_records matching records with all their fields; `offset` continues a cut-off result.',
+    'Find records containing `query` (case-insensitive) in `fields`, default every text, select, link (by name) ' +
+    'and text-valued computed field. Returns up to max_records with all fields; the offset continues.',
   toolset: 'records',
   kind: 'read',
   input: {
     base_id: baseIdParam,
     table_id: tableParam,
-    query: z
-      .string()
-      .min(1)
-      .max(1000)
-      .describe('Text to look for (1-1000 characters), matched anywhere in a value.'),
-    fields: z
-      .array(z.string().trim().min(1).max(256))
-      .max(100)
-      .optional()
-      .describe('Field names or ids to search in; omit to search all text-like fields.'),
-    max_records: z.number().int().min(1).max(1000).default(50).describe('Most records to return (1-1000).'),
-    offset: z.string().optional().describe('Continuation token from a previous search_records call.'),
+    query: z.string().min(1).max(1000).describe('Text matched anywhere in a value.'),
+    fields: fieldListParam('Fields to search in; default all text-like fields.', 100),
+    max_records: z.number().int().min(1).max(1000).default(50),
+    offset: offsetParam,
     expand_links: expandLinksParam,
   },
   output: {

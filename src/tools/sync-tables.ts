@@ -5,14 +5,18 @@ import { defineTool } from './define.js';
 import { ToolInputError } from './errors.js';
 import { clip, compactJson, plural } from './format.js';
 import { readAll } from './read-all.js';
-import { fieldNamesParam, tableParam } from './schemas.js';
+import { fieldNamesParam, nonEmpty, tableParam } from './schemas.js';
 import { buildSyncPlan, type SyncField, type SyncPlan, selectSyncFields } from './sync-plan.js';
 
 const SAMPLES = 5;
 const MAX_LISTED = 20;
 
 const syncBaseParam = (side: string) =>
-  z.string().trim().min(1).describe(`Base id of the ${side} table (appXXXXXXXXXXXXXX).`);
+  z
+    .string()
+    .trim()
+    .refine(...nonEmpty('must name a base'))
+    .describe(`Base id of the ${side} table.`);
 
 const sideSchema = z.object({
   base_id: z.string(),
@@ -33,42 +37,35 @@ export const syncTables = defineTool({
   name: 'sync_tables',
   title: 'Sync tables',
   description:
-    'Make a target table match a source table, matching records on key_field (trimmed, case-insensitive): create ' +
-    'missing records, update differing ones and, with delete_missing, delete target records not in the source; keys ' +
-    'held by several records are reported and skipped. Syncs the fields both tables share by name except computed ' +
-    'fields, record links and attachments (empty source values clear the target; missing select options are created). ' +
-    'dry_run (default true) only returns the plan: counts and up to 5 samples of each change.',
+    'Make a target table match a source, records matched on key_field (trimmed, any case): create missing, update ' +
+    'differing, with delete_missing delete extra; duplicate keys are skipped. Syncs shared fields except computed, ' +
+    'links and attachments. dry_run (default) returns only the plan: counts and 5 samples per change.',
   toolset: 'analysis',
   kind: 'destructive',
   idempotent: true,
   input: {
     source_base_id: syncBaseParam('source'),
-    source_table_id: tableParam.describe('Source table name or id.'),
+    source_table_id: tableParam,
     target_base_id: syncBaseParam('target'),
-    target_table_id: tableParam.describe('Target table name or id.'),
+    target_table_id: tableParam,
     key_field: z
       .string()
       .trim()
-      .min(1)
-      .describe('Field (same name in both tables) whose value identifies a record, e.g. "Name" or "Email".'),
-    dry_run: z
-      .boolean()
-      .default(true)
-      .describe('Only report what would change (default true). false applies the plan.'),
+      .refine(...nonEmpty('must name a field'))
+      .describe('Field in both tables identifying a record, e.g. "Email".'),
+    dry_run: z.boolean().default(true).describe('false applies the plan.'),
     delete_missing: z
       .boolean()
       .default(false)
-      .describe('Also delete target records whose key is not in the source (default false).'),
-    fields: fieldNamesParam.describe(
-      'Fields to sync (must exist in both tables); default: all shared, writable, non-link fields.',
-    ),
+      .describe('Delete target records whose key is not in the source.'),
+    fields: fieldNamesParam.describe('Fields to sync; default all shared writable ones.'),
     max_records: z
       .number()
       .int()
       .min(1)
       .max(100_000)
       .default(10_000)
-      .describe('Most records read per table (1-100000). Applying needs both tables read completely.'),
+      .describe('Per table; applying needs both read completely.'),
   },
   output: {
     source: sideSchema,

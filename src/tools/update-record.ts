@@ -22,9 +22,8 @@ export const updateRecord = defineTool({
   name: 'update_record',
   title: 'Update record',
   description:
-    'Change the given fields of one record, overwriting their values (link and multi-select lists are replaced, ' +
-    'not merged); other fields stay as they are. With replace=true every field not given is cleared. ' +
-    'Returns the updated record.',
+    'Overwrite the given fields of one record (lists are replaced, not merged); others keep their values ' +
+    'unless replace=true. Returns the updated record.',
   toolset: 'records',
   kind: 'destructive',
   idempotent: true,
@@ -34,12 +33,7 @@ export const updateRecord = defineTool({
     record_id: recordIdParam,
     fields: fieldsObjectParam,
     typecast: typecastParam,
-    replace: z
-      .boolean()
-      .default(false)
-      .describe(
-        'true: clear every field not given (PUT). Default false: change only the fields given (PATCH).',
-      ),
+    replace: z.boolean().default(false).describe('true clears every field not given (PUT).'),
   },
   output: { record: recordSchema },
   async run(args, ctx) {

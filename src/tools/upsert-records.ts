@@ -23,9 +23,8 @@ export const upsertRecords = defineTool({
   name: 'upsert_records',
   title: 'Upsert records',
   description:
-    'Create or update up to 10,000 records: a record without id updates the one whose fields_to_merge_on values ' +
-    'match, or is created when none matches (more than one match fails that record); a record with id updates it. ' +
-    'Returns created and updated records plus failures by index; replace=true clears fields not given.',
+    'Create or update up to 10,000 records: one with id updates it; one without updates the record matching its ' +
+    'fields_to_merge_on values, or is created (2+ matches fail it). Returns created, updated and failures by index.',
   toolset: 'bulk',
   kind: 'destructive',
   idempotent: true,
