@@ -606,6 +606,9 @@ describe('registration', () => {
         password: PASSWORD,
       });
       expectProblem(reg, 403);
+      // The console asks first, without a credential.
+      const config = await server.call('GET', '/api/auth/config');
+      expect(config.body).toEqual({ registration: 'closed', access_token_seconds: 900 });
       const admin = await createUser(server, { email: email('admin'), role: 'admin' });
       expect(admin).toMatchObject({ role: 'admin', allowed_bases: '*' });
       const adminTokens = await login(server, admin.email);
@@ -643,6 +646,7 @@ describe('registration', () => {
         password: PASSWORD,
       });
       expect(reg.status, reg.text).toBe(201);
+      expect((await server.call('GET', '/api/auth/config')).body.registration).toBe('open');
     } finally {
       await server.close();
     }
