@@ -8,11 +8,10 @@ import { cpus, totalmem } from 'node:os';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { startSandbox } from 'airtable-mcp-kit';
-import { compareWithPeer } from './compare.mjs';
+import { CLI, compareWithPeer } from './compare.mjs';
 import { spawnHttpCli } from './http-cli.mjs';
 import { callTool, closeAgent, openSession } from './http-load.mjs';
 
-const CLI = 'dist/cli.js';
 const results = [];
 
 function record(name, value, unit, target, pass, note = '') {
@@ -36,6 +35,11 @@ function coldStartOnce(args, env) {
       child.kill('SIGTERM');
     });
     child.once('error', reject);
+    // A server that exits without answering (dist/ replaced mid-run by a test elsewhere) fails the figure, not the bench.
+    child.once('exit', (code, signal) =>
+      reject(new Error(`dist/cli.js exited (${signal ?? code}) before answering`)),
+    );
+    child.stdin.on('error', () => {});
     const init = {
       jsonrpc: '2.0',
       id: 1,
