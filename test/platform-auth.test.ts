@@ -565,6 +565,38 @@ describe('platform sign-in over HTTP', () => {
     });
   });
 
+  it('answers at the original platform service’s paths the same way', async () => {
+    const user = await signedInUser(server, 'original');
+    const me = await server.call('GET', '/api/auth/me', user.access_token);
+    expect(me.status).toBe(200);
+    expect(me.body).toEqual((await server.call('GET', '/api/auth/profile', user.access_token)).body);
+    const put = await server.call('PUT', '/api/auth/me', user.access_token, { last_name: 'Lovelace' });
+    expect(put.body.last_name).toBe('Lovelace');
+    expect((await server.call('GET', '/api/auth/validate', user.access_token)).body).toMatchObject({
+      valid: true,
+    });
+    expectProblem(await server.call('GET', '/api/auth/me'), 401);
+    expectProblem(await server.call('GET', '/api/auth/validate', `${user.access_token}x`), 401);
+    const status = await server.call('GET', '/api/gdpr/compliance-status', user.access_token);
+    expect(status.body).toHaveProperty('retention');
+    const exported = await server.call('POST', '/api/gdpr/data-export', user.access_token);
+    expect(exported.body.user_id).toBe(user.user.id);
+    const changed = await server.call('POST', '/api/auth/change-password', user.access_token, {
+      current_password: 'wrong wrong wrong',
+      new_password: 'lemon harbour at dusk',
+    });
+    expectProblem(changed, 403);
+    expectProblem(
+      await server.call('POST', '/api/gdpr/data-deletion', user.access_token, { password: 'nope nope' }),
+      403,
+    );
+    const deleted = await server.call('POST', '/api/gdpr/data-deletion', user.access_token, {
+      password: PASSWORD,
+    });
+    expect(deleted.body.status).toBe('completed');
+    expectProblem(await server.call('GET', '/api/auth/me', user.access_token), 401);
+  });
+
   it('keeps "my" routes for users: a server key gets 403, no credential 401', async () => {
     const asServer = await server.call('GET', '/api/auth/profile', server.serverKey);
     expectProblem(asServer, 403);
