@@ -102,6 +102,7 @@ async function runModuleCommand(
     return buildApp({ ...config, modules: [module.name] }, 'cli', {
       modules: MODULES,
       logger: createLogger(logLevel),
+      airtableOptional: command.needsAirtable === false,
     });
   };
   const close = async () => {

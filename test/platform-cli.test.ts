@@ -85,10 +85,9 @@ describe.each([
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'amk-users-cli-'));
-    // The server's own environment: the CLI runs with the same store settings.
+    // The server's own store settings; no Airtable token or sandbox: `users` never calls Airtable.
     env = {
       DATA_DIR: dataDir,
-      AIRTABLE_SANDBOX: 'true',
       ...(await storeEnv()),
     };
   });

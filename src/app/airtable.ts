@@ -20,7 +20,19 @@ export interface AirtableTarget {
 }
 
 /** Airtable itself, or an in-process sandbox when --sandbox is given. */
-export async function resolveTarget(config: Config): Promise<AirtableTarget> {
+/** The message for a missing token, shared by the server and commands that need Airtable. */
+export const NO_TOKEN_HELP =
+  'no Airtable token: set AIRTABLE_TOKEN (or AIRTABLE_API_KEY / AIRTABLE_PAT) to a personal access token, or run with --sandbox to try the built-in sandbox.';
+
+/**
+ * Where Airtable is. `tokenOptional` (CLI commands such as `users`, which
+ * never call Airtable) accepts a missing token: a call would then be refused
+ * by Airtable, so commands that need it check `hasAirtable` first.
+ */
+export async function resolveTarget(
+  config: Config,
+  options: { tokenOptional?: boolean } = {},
+): Promise<AirtableTarget> {
   const { airtable, sandbox } = config;
   if (sandbox.enabled) {
     const { startSandbox } = await import('../sandbox/index.js');
@@ -39,11 +51,16 @@ export async function resolveTarget(config: Config): Promise<AirtableTarget> {
     };
   }
   if (!airtable.token) {
-    throw new ConfigError(
-      'no Airtable token: set AIRTABLE_TOKEN (or AIRTABLE_API_KEY / AIRTABLE_PAT) to a personal access token, or run with --sandbox to try the built-in sandbox.',
-    );
+    if (options.tokenOptional)
+      return { baseUrl: airtable.baseUrl, token: '', defaultBase: airtable.defaultBase };
+    throw new ConfigError(NO_TOKEN_HELP);
   }
   return { baseUrl: airtable.baseUrl, token: airtable.token, defaultBase: airtable.defaultBase };
+}
+
+/** Whether this config reaches an Airtable (a token, or the sandbox). */
+export function hasAirtable(config: Config): boolean {
+  return config.sandbox.enabled || Boolean(config.airtable.token);
 }
 
 /** Requests per second as a limiter rule; 0 means no throttle (a 429 still pauses the key). */

@@ -88,6 +88,11 @@ export interface ModuleContext {
 
 export interface ModuleCommandContext {
   config: AppConfig;
+  /**
+   * The words after the command, in order: positionals, flags the CLI does not
+   * know (`--email`), and the command's own declared flags (`-m`, also in the
+   * config). App-wide flags (`--sandbox`, `--data-dir`, …) are already in `config`.
+   */
   args: readonly string[];
   stdin: NodeJS.ReadableStream;
   stdout: NodeJS.WritableStream;
@@ -125,6 +130,8 @@ export interface ModuleCommand {
   /** One line for --help, e.g. 'users create --email E [--admin] | list | disable ID'. */
   usage: string;
   summary: string;
+  /** false: the command never calls Airtable, so it runs without a token or --sandbox. Default true. */
+  needsAirtable?: boolean;
   run(ctx: ModuleCommandContext): Promise<number>;
 }
 

@@ -65,6 +65,8 @@ export interface BuildAppOptions {
   onToolCall?: (call: ToolCallRecord) => void;
   /** Called for every Airtable client event (HTTP mode: metrics). */
   onAirtableEvent?: (event: import('../airtable/index.js').ClientEvent) => void;
+  /** Build without an Airtable token (a command that never calls Airtable, such as `users`). */
+  airtableOptional?: boolean;
 }
 
 export interface App {
@@ -124,7 +126,7 @@ async function assemble(
   cleanups: (() => Promise<void>)[],
 ): Promise<Omit<App, 'close'>> {
   const state = options.state ?? (await ownState(config, mode, selected, available, logger, cleanups));
-  const target = await resolveTarget(config);
+  const target = await resolveTarget(config, { tokenOptional: options.airtableOptional });
   if (target.sandbox) cleanups.push(() => target.sandbox!.stop());
 
   const requests = new AirtableRequestCounter();

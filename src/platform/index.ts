@@ -21,6 +21,7 @@ export default defineModule({
       usage:
         "users create --email E [--admin] [--first-name F] [--last-name L] | list | disable|enable ID|EMAIL | set-bases ID|EMAIL '*'|app1,app2 | reset-password ID|EMAIL",
       summary: 'Manage accounts (passwords are read from stdin or prompted, never taken as flags)',
+      needsAirtable: false,
       async run(ctx) {
         const { runUsersCommand } = await import('./cli.js');
         return runUsersCommand(ctx);

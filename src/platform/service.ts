@@ -115,7 +115,7 @@ export async function createPlatformModule(ctx: ModuleContext): Promise<ModuleIn
   };
   const api: PlatformApi = { accounts, analytics, privacy, audit, runRetention };
   const registration = registrationMode(ctx);
-  ctx.logger.info({ registration }, 'platform: sign-in at /api/auth/login');
+  if (ctx.mode === 'http') ctx.logger.info({ registration }, 'platform: sign-in at /api/auth/login');
 
   return {
     authStrategies: [accounts.strategy()],

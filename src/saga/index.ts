@@ -21,6 +21,7 @@ export default defineModule({
     'saga-run': {
       usage: 'saga-run ID [--wait]',
       summary: 'Show a workflow run or saga (status and steps) as JSON',
+      needsAirtable: false,
       async run(ctx) {
         const id = ctx.args.find((a) => !a.startsWith('-'));
         if (!id) {
