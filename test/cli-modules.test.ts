@@ -5,7 +5,6 @@
  * run with their app built, closed and their exit code kept. `chat` talks
  * to the fake Gemini server over HTTP and to the in-process sandbox.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,49 +14,18 @@ import { MODULES } from '../src/app/modules.js';
 import { envNames } from '../src/app/options.js';
 import { CORE_SECTIONS } from '../src/config.js';
 import { SQLITE_FILE_NAME } from '../src/store/index.js';
+import { type CliResult, envWithout, runCli } from './helpers/cli-process.js';
 import { callTools, type FakeGemini, say, startFakeGemini } from './helpers/fake-gemini.js';
 
-const CLI = 'dist/cli.js';
 const KEY = 'cli-modules-key';
 /** Nothing from the developer's environment reaches the CLI (no real key, no MODULES). */
-const CLEAN_ENV = Object.fromEntries(
-  Object.entries(process.env).filter(
-    ([key]) =>
-      !/^(AIRTABLE_|SANDBOX_|MCP_|LOG_LEVEL|GEMINI_|GOOGLE_|MODULES|DATA_DIR|DATABASE_URL|REDIS_URL)/.test(
-        key,
-      ),
-  ),
+const CLEAN_ENV = envWithout(
+  /^(AIRTABLE_|SANDBOX_|MCP_|LOG_LEVEL|GEMINI_|GOOGLE_|MODULES|DATA_DIR|DATABASE_URL|REDIS_URL)/,
 );
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the CLI without blocking this process (the fake Gemini server lives here). */
-function run(args: string[], env: Record<string, string> = {}, input = ''): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...CLEAN_ENV, ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
+function run(args: string[], env: Record<string, string> = {}, input = ''): Promise<CliResult> {
+  return runCli(args, CLEAN_ENV, env, input);
 }
 
 let gemini: FakeGemini;

@@ -9,11 +9,10 @@
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../src/platform/tokens.js';
 import { keyId } from '../src/store/api-keys.js';
-import type { SqlStore } from '../src/store/index.js';
+import { dbOf, dumpRows, eventually, rowsMentioning, tableNames } from './helpers/platform-db.js';
 import {
   createKey,
   DEMO_BASE,
@@ -36,52 +35,12 @@ const EVENTS_PER_MINUTE = 5;
 const databases = testDatabases();
 afterAll(() => databases.dropAll());
 
-/** Polls until `check` stops throwing (usage records are written in the background). */
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 5_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() - started > timeoutMs) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-
-function dbOf(server: PlatformServer): Kysely<Json> {
-  return (server.handle.store as SqlStore).db as unknown as Kysely<Json>;
-}
-
 /** Every row of every platform_* table and usage_records, by table (read-only). */
 async function dumpTables(server: PlatformServer): Promise<Record<string, Json[]>> {
-  const db = dbOf(server);
-  const names =
-    server.handle.store.dialect === 'sqlite'
-      ? (await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(db)).rows
-      : (
-          await sql<{ name: string }>`select table_name as name from information_schema.tables
-            where table_schema = current_schema()`.execute(db)
-        ).rows;
-  const tables = names.map((r) => r.name).filter((n) => n.startsWith('platform_') || n === 'usage_records');
+  const tables = (await tableNames(server)).filter((n) => n.startsWith('platform_') || n === 'usage_records');
   expect(tables).toContain('platform_users');
   expect(tables).toContain('usage_records');
-  const dump: Record<string, Json[]> = {};
-  for (const table of tables) dump[table] = await db.selectFrom(table).selectAll().execute();
-  return dump;
-}
-
-/** Table → rows whose any cell mentions one of the needles (case-insensitive). */
-function rowsMentioning(dump: Record<string, Json[]>, needles: string[]): Record<string, Json[]> {
-  const found: Record<string, Json[]> = {};
-  for (const [table, rows] of Object.entries(dump)) {
-    const hits = rows.filter((row) => {
-      const text = JSON.stringify(row).toLowerCase();
-      return needles.some((needle) => text.includes(needle.toLowerCase()));
-    });
-    if (hits.length) found[table] = hits;
-  }
-  return found;
+  return dumpRows(server, tables);
 }
 
 async function callTool(

@@ -7,6 +7,7 @@
  */
 import { generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postMcpInitialize } from './helpers/mcp-http.js';
 import {
   createUser,
   email,
@@ -432,24 +433,7 @@ describe('platform sign-in over HTTP', () => {
         expect(res.headers.get('content-type'), name).toMatch(/^application\/problem\+json/);
         expect(res.text, name).not.toContain(token);
         // The same token is refused by MCP too.
-        const mcp = await fetch(`${server.url}/mcp`, {
-          method: 'POST',
-          headers: {
-            authorization: `Bearer ${token}`,
-            'content-type': 'application/json',
-            accept: 'application/json, text/event-stream',
-          },
-          body: JSON.stringify({
-            jsonrpc: '2.0',
-            id: 1,
-            method: 'initialize',
-            params: {
-              protocolVersion: '2025-06-18',
-              capabilities: {},
-              clientInfo: { name: 'x', version: '1' },
-            },
-          }),
-        });
+        const mcp = await postMcpInitialize(`${server.url}/mcp`, { authorization: `Bearer ${token}` }, 'x');
         expect(mcp.status, `${name} on /mcp`).toBe(401);
       }
     });

@@ -5,12 +5,12 @@
  * then list, set-bases, disable/enable and reset-password, each checked
  * through the server's HTTP API. Exit codes: 0 ok, 1 failure, 2 usage.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODULES } from '../src/app/modules.js';
+import { type CliResult, envWithout, runCli } from './helpers/cli-process.js';
 import {
   DEMO_BASE,
   email,
@@ -21,50 +21,18 @@ import {
 } from './helpers/platform-http.js';
 import { testDatabases } from './helpers/postgres.js';
 
-const CLI = 'dist/cli.js';
 const ADMIN_PASSWORD = 'granite pelican over the harbour';
 /** Nothing from the developer's environment reaches the CLI. */
-const CLEAN_ENV = Object.fromEntries(
-  Object.entries(process.env).filter(
-    ([key]) =>
-      !/^(AIRTABLE_|SANDBOX_|MCP_|LOG_LEVEL|GEMINI_|GOOGLE_|MODULES|DATA_DIR|DATABASE_URL|REDIS_URL|API_KEY|REGISTRATION|JWT_)/.test(
-        key,
-      ),
-  ),
+const CLEAN_ENV = envWithout(
+  /^(AIRTABLE_|SANDBOX_|MCP_|LOG_LEVEL|GEMINI_|GOOGLE_|MODULES|DATA_DIR|DATABASE_URL|REDIS_URL|API_KEY|REGISTRATION|JWT_)/,
 );
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], env: Record<string, string>, stdin = ''): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...CLEAN_ENV, ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
+function run(args: string[], env: Record<string, string>, stdin = ''): Promise<CliResult> {
+  return runCli(args, CLEAN_ENV, env, stdin);
 }
 
 /** stderr without the JSON log lines the app writes while it starts (what a person reads). */
-function message(result: Result): string[] {
+function message(result: CliResult): string[] {
   return result.stderr.split('\n').filter((line) => line.trim() && !line.startsWith('{"level"'));
 }
 

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../src/store/api-keys.js';
+import { postMcpInitialize } from './helpers/mcp-http.js';
 import type { Json } from './helpers/platform-http.js';
 import { freePort } from './helpers/ports.js';
 
@@ -143,24 +144,7 @@ describe('the server’s logs (LOG_LEVEL=debug)', () => {
     secrets['personal key'] = key.body.key;
     // The key on /api and on /mcp, and a bad key and a bad token.
     expect((await call('GET', '/api/auth/verify', key.body.key)).status).toBe(200);
-    const init = await fetch(`${base}/mcp`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${key.body.key}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-06-18',
-          capabilities: {},
-          clientInfo: { name: 'logs', version: '1' },
-        },
-      }),
-    });
+    const init = await postMcpInitialize(`${base}/mcp`, { authorization: `Bearer ${key.body.key}` }, 'logs');
     expect(init.status).toBe(200);
     await init.body?.cancel();
     const badKey = `pyu_${'e'.repeat(64)}`;

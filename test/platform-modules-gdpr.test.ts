@@ -5,12 +5,11 @@
  * in their GDPR export, and erasure leaves none of it behind in any
  * module's tables — checked in the tables themselves.
  */
-import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import orchestratorModule from '../src/orchestrator/index.js';
 import sagaModule from '../src/saga/index.js';
-import type { SqlStore } from '../src/store/index.js';
 import { callTools, type FakeGemini, say, startFakeGemini } from './helpers/fake-gemini.js';
+import { dbOf, dumpRows, eventually, rowsMentioning, tableNames } from './helpers/platform-db.js';
 import {
   ARCHIVE_BASE,
   DEMO_BASE,
@@ -29,57 +28,21 @@ const GEMINI_KEY = 'platform-modules-gemini-key';
 /** Words only this user wrote: a chat message and a workflow's name. */
 const CHAT_WORDS = 'my private zebra question';
 const WORKFLOW_NAME = 'Quokka weekly digest';
+/** How long a chat turn or a workflow run may take to show up. */
+const SETTLE_MS = 8_000;
 
 const databases = testDatabases();
 afterAll(() => databases.dropAll());
 
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 8_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() - started > timeoutMs) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-
-function dbOf(server: PlatformServer): Kysely<Json> {
-  return (server.handle.store as SqlStore).db as unknown as Kysely<Json>;
-}
-
 /** Every row of every table the modules and the core keep about people (read-only). */
 async function dumpTables(server: PlatformServer): Promise<Record<string, Json[]>> {
-  const db = dbOf(server);
-  const names =
-    server.handle.store.dialect === 'sqlite'
-      ? (await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(db)).rows
-      : (
-          await sql<{ name: string }>`select table_name as name from information_schema.tables
-            where table_schema = current_schema()`.execute(db)
-        ).rows;
-  const tables = names
-    .map((r) => r.name)
-    .filter((n) => /^(platform_|chat_|saga_|usage_records$|mcp_sessions$)/.test(n));
+  const tables = (await tableNames(server)).filter((n) =>
+    /^(platform_|chat_|saga_|usage_records$|mcp_sessions$)/.test(n),
+  );
   for (const expected of ['chat_sessions', 'chat_turns', 'saga_workflows', 'saga_runs', 'usage_records']) {
     expect(tables).toContain(expected);
   }
-  const dump: Record<string, Json[]> = {};
-  for (const table of tables) dump[table] = await db.selectFrom(table).selectAll().execute();
-  return dump;
-}
-
-function rowsMentioning(dump: Record<string, Json[]>, needles: string[]): Record<string, Json[]> {
-  const found: Record<string, Json[]> = {};
-  for (const [table, rows] of Object.entries(dump)) {
-    const hits = rows.filter((row) => {
-      const text = JSON.stringify(row).toLowerCase();
-      return needles.some((needle) => text.includes(needle.toLowerCase()));
-    });
-    if (hits.length) found[table] = hits;
-  }
-  return found;
+  return dumpRows(server, tables);
 }
 
 describe.each([
@@ -134,7 +97,7 @@ describe.each([
     await eventually(async () => {
       const run = await server.call('GET', `/api/runs/${runId}`, carol.access_token);
       expect(run.body.run?.status ?? run.body.status).toMatch(/completed|succeeded|done/);
-    });
+    }, SETTLE_MS);
   });
   afterAll(async () => {
     await server?.close();
@@ -146,7 +109,7 @@ describe.each([
       const res = await server.call('GET', '/api/analytics/metrics', carol.access_token);
       expect(res.body.input_tokens).toBeGreaterThanOrEqual(1_000);
       return res.body;
-    });
+    }, SETTLE_MS);
     expect(metrics.output_tokens).toBeGreaterThanOrEqual(200);
     expect(metrics.cost_usd).toBeGreaterThan(0);
     const rows = await dbOf(server)
@@ -216,7 +179,7 @@ describe.each([
       const status = res.body.run?.status ?? res.body.status;
       expect(status).toMatch(/failed|error|cancelled|compensated/);
       return res.body;
-    });
+    }, SETTLE_MS);
     expect(JSON.stringify(run)).toMatch(new RegExp(`no access to base ${ARCHIVE_BASE}|${ARCHIVE_BASE}`));
     expect(sandboxRequests(server, ARCHIVE_BASE)).toBe(archiveBefore);
   });

@@ -9,11 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import platformModule from '../src/platform/index.js';
-import type { SqlStore } from '../src/store/index.js';
 import { startAppServer } from './helpers/app-server.js';
+import { dbOf, eventually } from './helpers/platform-db.js';
 import {
   createKey,
   createUser,
@@ -31,22 +30,6 @@ import { testDatabases } from './helpers/postgres.js';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const databases = testDatabases();
 afterAll(() => databases.dropAll());
-
-function dbOf(server: PlatformServer): Kysely<Json> {
-  return (server.handle.store as SqlStore).db as unknown as Kysely<Json>;
-}
-
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 5_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() - started > timeoutMs) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
 
 describe.each([
   ['PostgreSQL only', false],

@@ -14,6 +14,7 @@ import { startSandbox } from '../src/sandbox/index.js';
 import type { SandboxHandle } from '../src/sandbox/options.js';
 import { openStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
+import { postMcpInitialize } from './helpers/mcp-http.js';
 import { freePort } from './helpers/ports.js';
 import { requireService } from './helpers/services.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
@@ -249,25 +250,7 @@ describe.runIf(services.postgres)('PostgreSQL failures', () => {
       SANDBOX_RATE_LIMIT: '0',
     });
     try {
-      const init = () =>
-        fetch(`${replica.url}/mcp`, {
-          method: 'POST',
-          headers: {
-            'X-API-Key': key,
-            'content-type': 'application/json',
-            accept: 'application/json, text/event-stream',
-          },
-          body: JSON.stringify({
-            jsonrpc: '2.0',
-            id: 1,
-            method: 'initialize',
-            params: {
-              protocolVersion: '2025-06-18',
-              capabilities: {},
-              clientInfo: { name: 't', version: '1' },
-            },
-          }),
-        });
+      const init = () => postMcpInitialize(`${replica.url}/mcp`, { 'X-API-Key': key }, 't');
       expect((await init()).status).toBe(200);
       proxy.cut();
       const lost = await init();
