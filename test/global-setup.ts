@@ -40,7 +40,8 @@ function withLock(run: () => void): void {
       mkdirSync(LOCK);
       break;
     } catch {
-      if (Date.now() - statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs! > LOCK_STALE_MS) {
+      const since = statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+      if (Date.now() - since > LOCK_STALE_MS) {
         rmSync(LOCK, { recursive: true, force: true });
       }
       sleep(200);
