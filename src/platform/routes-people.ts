@@ -74,12 +74,13 @@ function registerUserRoutes(api: ApiRoutes, { accounts, privacy, audit }: People
     scopes: ['admin'],
     params: IdParams,
     successStatus: 204,
-    errors: [404, 409],
+    errors: [202, 404, 409],
     handler: async ({ principal, params }) => {
       requireAdmin(principal);
       await accounts.assertRemovable(params.id);
-      await privacy.erase(principal, params.id);
-      return reply(204);
+      const result = await privacy.erase(principal, params.id);
+      // A module that failed to erase: access has ended, and the rest is retried (202 with the request to follow).
+      return result.status === 'completed' ? reply(204) : reply(202, result);
     },
   });
 }
