@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { isLoopbackAddress } from '../src/app/network.js';
 import {
   API_KEY_PATTERN,
   generateApiKey,
@@ -18,7 +19,7 @@ import {
   runKeysGenerate,
 } from '../src/store/api-keys.js';
 import { apiKeyAuth } from '../src/transports/http/auth.js';
-import { cors, hostAndOriginGuard, isLoopbackAddress, loopbackHosts } from '../src/transports/http/guard.js';
+import { cors, hostAndOriginGuard, loopbackHosts } from '../src/transports/http/guard.js';
 import { jsonBody, requestRateLimit, securityHeaders } from '../src/transports/http/limits.js';
 
 interface Running {

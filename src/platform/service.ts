@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { ModuleContext, ModuleInstance } from '../app/module.js';
+import { isLoopbackAddress } from '../app/network.js';
 import { readSection } from '../app/options.js';
 import { Accounts } from './accounts.js';
 import { withOriginalPaths } from './aliases.js';
@@ -23,7 +24,6 @@ import { AccessTokens, randomId } from './tokens.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 /** What an embedder (and the `users` command) gets from `app.modules.get('platform').api`. */
 export interface PlatformApi {
@@ -40,7 +40,7 @@ export function registrationMode(ctx: Pick<ModuleContext, 'config'>): 'open' | '
   const chosen = readSection(ctx.config, platformSection).registration;
   if (chosen) return chosen;
   const { config } = ctx;
-  return config.sandbox.enabled && LOOPBACK_HOSTS.has(config.http.host) ? 'open' : 'closed';
+  return config.sandbox.enabled && isLoopbackAddress(config.http.host) ? 'open' : 'closed';
 }
 
 /** The parts, without routes or jobs: what the CLI's `users` command needs too. */

@@ -7,11 +7,7 @@ export function loopbackHosts(port: number): string[] {
   return LOOPBACK_NAMES.flatMap((name) => [name, `${name}:${port}`]);
 }
 
-/** '127.0.0.1' (any 127.x.y.z), '::1' (bracketed or not) and 'localhost'. */
-export function isLoopbackAddress(host: string): boolean {
-  const name = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  return name === 'localhost' || name === '::1' || /^127(\.\d{1,3}){3}$/.test(name);
-}
+import { isLoopbackAddress } from '../../app/network.js';
 
 interface HostPort {
   /** Lower-case host name; IPv6 literals keep their brackets. */
