@@ -515,7 +515,9 @@ function describeIssues(issues: readonly Issue[]): string {
 /** One section's values; its issues (under the section's path) go to `issues`, a secret's value never in them. */
 function parseSection(source: SectionSource, flags: ConfigFlags, env: Env, issues: Issue[]) {
   const schema = source.schema ?? sectionSchema(source.options);
-  const parsed = schema.safeParse(rawSection(source.options, flags, env));
+  // Parsed once per start: zod's compiled fast path (built with new Function on first parse) costs
+  // more to build than it saves here.
+  const parsed = schema.safeParse(rawSection(source.options, flags, env), { jitless: true });
   if (parsed.success) return parsed.data as Record<string, unknown>;
   for (const issue of parsed.error.issues) {
     const spec = source.options[String(issue.path[0])];

@@ -1,22 +1,22 @@
 /**
  * Builds an MCP server with the selected Airtable tools. Transports call
- * this (one server per session or per request); embedders call it too.
+ * this (one server per session or per request); embedders call it too. The
+ * server is the SDK's low-level Server (see tool-server.ts): connect it to
+ * any MCP transport.
  */
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AirtableClient } from './airtable/index.js';
-import { ANONYMOUS, type Principal } from './app/principal.js';
-import type { ToolCallOptions, ToolCallOutcome } from './app/runtime.js';
+import type { Principal } from './app/principal.js';
 import { type Logger, silentLogger } from './logger.js';
+import { createToolServer } from './tool-server.js';
 import { SchemaCache } from './tools/context.js';
-import { annotationsFor, type DefinedTool, isWriteTool } from './tools/define.js';
+import { type DefinedTool, isWriteTool } from './tools/define.js';
 import { errorStructured } from './tools/errors.js';
 import { CHARS_PER_TOKEN } from './tools/format.js';
 import { ALL_TOOLS } from './tools/index.js';
 import { type CoreToolRuntime, createToolRuntime, describeToolError } from './tools/runtime.js';
 import { DEFAULT_TOOLSETS, type ToolsetName } from './tools/toolsets.js';
-import { VERSION } from './version.js';
 
 export interface CreateServerOptions {
   /** An Airtable client to use; otherwise one is built from `token` and `baseUrl`. */
@@ -54,13 +54,6 @@ export interface ToolCallEvent {
   durationMs: number;
 }
 
-const INSTRUCTIONS = [
-  'Tools for reading and changing Airtable bases.',
-  'Start with list_bases, then list_tables to learn table and field names; table_id accepts a table name or id.',
-  'get_records returns one page at a time: pass the returned offset to continue. Ask only for the fields you need.',
-  'Writes are validated by Airtable; on an error the message says what to fix.',
-].join(' ');
-
 /** The tools these options enable, in the fixed order tools/list reports them. */
 export function selectTools(options: Pick<CreateServerOptions, 'readOnly' | 'toolsets'> = {}): DefinedTool[] {
   const toolsets = new Set<string>(options.toolsets ?? DEFAULT_TOOLSETS);
@@ -73,15 +66,13 @@ function buildClient(options: CreateServerOptions): AirtableClient {
   return new AirtableClient({ token: options.token, baseUrl: options.baseUrl });
 }
 
-export function createServer(options: CreateServerOptions = {}): McpServer {
-  const runtime = options.runtime ?? runtimeFor(options);
-  const principal = options.principal ?? ANONYMOUS;
-  const server = new McpServer(
-    { name: 'airtable-mcp-kit', title: 'Airtable', version: VERSION },
-    { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
-  );
-  for (const tool of runtime.list(principal)) registerTool(server, tool, runtime, principal, options);
-  return server;
+export function createServer(options: CreateServerOptions = {}): Server {
+  return createToolServer({
+    runtime: options.runtime ?? runtimeFor(options),
+    principal: options.principal,
+    currentPrincipal: options.currentPrincipal,
+    sessionId: options.sessionId,
+  });
 }
 
 /** An embedder's server: its own runtime over the selected tools, reporting calls to onToolCall. */
@@ -101,58 +92,6 @@ function runtimeFor(options: CreateServerOptions): CoreToolRuntime {
       ? (call) => onToolCall({ tool: call.tool, outcome: call.outcome, durationMs: call.durationMs })
       : undefined,
   });
-}
-
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
-
-function registerTool(
-  server: McpServer,
-  tool: DefinedTool,
-  runtime: CoreToolRuntime,
-  principal: Principal,
-  options: CreateServerOptions,
-): void {
-  server.registerTool(
-    tool.name,
-    {
-      title: tool.title,
-      description: tool.description,
-      inputSchema: tool.inputSchema,
-      outputSchema: tool.outputSchema,
-      annotations: annotationsFor(tool),
-    },
-    (async (args: Record<string, unknown>, extra: Extra) => {
-      const outcome = await runtime.callValidated(tool.name, args, {
-        principal: options.currentPrincipal?.() ?? principal,
-        source: 'mcp',
-        signal: extra.signal,
-        sessionId: options.sessionId?.(),
-        progress: progressReporter(extra),
-      });
-      return toCallResult(outcome);
-    }) as never,
-  );
-}
-
-function progressReporter(extra: Extra): ToolCallOptions['progress'] {
-  const token = extra._meta?.progressToken;
-  if (token === undefined) return undefined;
-  return async (progress, total, message) => {
-    await extra
-      .sendNotification({
-        method: 'notifications/progress',
-        params: { progressToken: token, progress, total, message },
-      })
-      .catch(() => {});
-  };
-}
-
-function toCallResult(outcome: ToolCallOutcome): CallToolResult {
-  return {
-    content: [{ type: 'text', text: outcome.text }, ...(outcome.attachments ?? [])],
-    ...(outcome.isError ? { isError: true } : {}),
-    ...(outcome.structured ? { structuredContent: outcome.structured } : {}),
-  };
 }
 
 /** Every failure becomes an isError result a model can act on; never a stack trace. */

@@ -229,7 +229,7 @@ describe('tools over stdio (all toolsets)', () => {
     await fails('update_field', { table_id: 'Tasks', field_id: 'Nope', name: 'X' }, /Nope/);
     await fails('list_comments', { table_id: 'Tasks', record_id: 'nope' }, /record id/);
     await fails('create_comment', { table_id: 'Tasks', record_id: 'recAAAAAAAAAAAAAA', text: '' }, /text/);
-    await fails('no_such_tool', {}, /not found/);
+    await fails('no_such_tool', {}, /Unknown tool "no_such_tool"\. Available tools: get_records, /);
   });
 });
 

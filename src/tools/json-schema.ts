@@ -28,9 +28,7 @@ export type SchemaSide = 'input' | 'output';
 export function publishLeanJsonSchema(schema: z.ZodObject, side: SchemaSide): void {
   let cached: Json | undefined;
   let converting = false;
-  schema._zod.toJSONSchema = () => {
-    // While converting, zod calls the hook again for this very schema: fall through to its own conversion.
-    if (converting) return undefined;
+  const lean = (): Json => {
     if (!cached) {
       converting = true;
       try {
@@ -42,9 +40,31 @@ export function publishLeanJsonSchema(schema: z.ZodObject, side: SchemaSide): vo
         converting = false;
       }
     }
-    // zod puts `$schema` on the root before copying this in; `undefined` takes it out again (JSON drops it).
-    return { ...structuredClone(cached), $schema: undefined };
+    return cached;
   };
+  published.set(schema, lean);
+  schema._zod.toJSONSchema = () => {
+    // While converting, zod calls the hook again for this very schema: fall through to its own conversion.
+    if (converting) return undefined;
+    // zod puts `$schema` on the root before copying this in; `undefined` takes it out again (JSON drops it).
+    return { ...structuredClone(lean()), $schema: undefined };
+  };
+}
+
+const published = new WeakMap<z.ZodObject, () => Json>();
+
+/**
+ * The lean JSON Schema a schema publishes (see publishLeanJsonSchema), computed on first use and
+ * shared: for tools/list, which serializes it at once. Callers must not change it.
+ */
+export function publishedJsonSchema(schema: z.ZodObject, side: SchemaSide): Json {
+  return (
+    published.get(schema)?.() ??
+    leanJsonSchema(
+      z.toJSONSchema(schema, { io: side, unrepresentable: 'any', target: 'draft-07' }) as Json,
+      side,
+    )
+  );
 }
 
 /** A copy of a converted schema without the keywords listed above. */

@@ -71,9 +71,8 @@ export function visibleTools(tools: readonly DefinedTool[], principal: Principal
   return canWrite(principal) ? [...tools] : tools.filter((tool) => !isWriteTool(tool));
 }
 
-/** The runtime plus what only the core's MCP servers use: a call whose arguments the SDK already validated. */
+/** The runtime plus what only the composition root uses. */
 export interface CoreToolRuntime extends ToolRuntime {
-  callValidated(name: string, args: unknown, options: ToolCallOptions): Promise<ToolCallOutcome>;
   /** Adds a module's tool (after the core's, in the order added); a name already taken is a startup error. */
   add(tool: DefinedTool): void;
 }
@@ -84,12 +83,7 @@ export function createToolRuntime(options: ToolRuntimeOptions): CoreToolRuntime 
   const requests = options.requests ?? new AirtableRequestCounter();
   const { logger } = options.deps;
 
-  async function run(
-    name: string,
-    args: unknown,
-    call: ToolCallOptions,
-    validated: boolean,
-  ): Promise<ToolCallOutcome> {
+  async function run(name: string, args: unknown, call: ToolCallOptions): Promise<ToolCallOutcome> {
     const started = performance.now();
     const tool = byName.get(name);
     let outcome: ToolCallOutcome;
@@ -98,7 +92,7 @@ export function createToolRuntime(options: ToolRuntimeOptions): CoreToolRuntime 
       const denied = tool ? deniedReason(tool, call.principal) : undefined;
       if (!tool) throw new ToolInputError(unknownToolMessage(name, [...byName.keys()]));
       if (denied) throw new ToolDeniedError(denied);
-      const parsed = validated ? args : parseArgs(tool, args);
+      const parsed = parseArgs(tool, args);
       const ctx: ToolContext = {
         ...options.deps,
         principal: call.principal,
@@ -144,8 +138,7 @@ export function createToolRuntime(options: ToolRuntimeOptions): CoreToolRuntime 
       byName.set(tool.name, tool);
     },
     get: (name) => byName.get(name),
-    call: (name, args, call) => run(name, args, call, false),
-    callValidated: (name, args, call) => run(name, args, call, true),
+    call: run,
   };
 }
 
@@ -162,7 +155,7 @@ function unknownToolMessage(name: string, known: readonly string[]): string {
   return `Unknown tool "${name}". Available tools: ${known.join(', ')}.`;
 }
 
-/** MCP clients get this from the SDK; every other caller gets the same check here. */
+/** Every caller's arguments (MCP, /api, the orchestrator, workflows) are checked here, once. */
 function parseArgs(tool: DefinedTool, args: unknown): unknown {
   const parsed = tool.inputSchema.safeParse(args ?? {});
   if (parsed.success) return parsed.data;

@@ -1,12 +1,18 @@
 /**
  * stdio transport: what Claude Desktop, Claude Code, Cursor and VS Code
  * launch. stdout carries only JSON-RPC; everything else goes to stderr.
+ *
+ * A client waits for the `initialize` reply before anything else, and that
+ * reply needs only the server's name and capabilities. So the server is
+ * connected first, from this light file (the SDK and the tool server only),
+ * and the app (tools, Airtable client, logger, modules, a --sandbox) is
+ * loaded and built right after; tools/list and tools/call wait for it.
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { buildApp } from '../app/root.js';
+import type { App } from '../app/root.js';
 import type { Config } from '../config.js';
-import { createLogger } from '../logger.js';
-import { createServer } from '../server.js';
+import { createToolServer } from '../tool-server.js';
+import type { CoreToolRuntime } from '../tools/runtime.js';
 
 /** Anything a dependency prints with console.log must not corrupt the JSON-RPC stream. */
 function redirectConsoleToStderr(): void {
@@ -16,18 +22,28 @@ function redirectConsoleToStderr(): void {
   console.debug = toStderr;
 }
 
+/** Resolves when the server is built and connected; rejects (the CLI exits) when building fails. */
 export async function runStdio(config: Config): Promise<void> {
   redirectConsoleToStderr();
-  const logger = createLogger(config.logLevel);
-  const app = await buildApp(config, 'stdio', { logger });
-  const server = createServer({ runtime: app.tools });
+  let setRuntime!: (runtime: CoreToolRuntime) => void;
+  const runtime = new Promise<CoreToolRuntime>((resolve) => {
+    setRuntime = resolve;
+  });
+  const server = createToolServer({ runtime });
+  let startBuilding!: () => void;
+  const building = new Promise<void>((resolve) => {
+    startBuilding = resolve;
+  }).then(() => buildStdioApp(config));
   let closing = false;
   const shutdown = async (reason: string) => {
     if (closing) return;
     closing = true;
-    logger.debug({ reason }, 'shutting down');
+    // A build that fails (a bad token, a module that cannot run) is reported by the CLI with its exit code.
+    const built = await building.catch(() => undefined);
+    if (!built) return;
+    built.logger.debug({ reason }, 'shutting down');
     await server.close().catch(() => {});
-    await app.close().catch(() => {});
+    await built.close().catch(() => {});
     process.exit(0);
   };
   // The SDK's stdio transport ignores end-of-input, so without this an
@@ -37,7 +53,13 @@ export async function runStdio(config: Config): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   await server.connect(new StdioServerTransport());
-  logger.info(
+  // One turn of the event loop first: an `initialize` already waiting on stdin is read and answered
+  // in it, before loading the app's code keeps the thread busy.
+  await new Promise((resolve) => setImmediate(resolve));
+  startBuilding();
+  const app = await building;
+  setRuntime(app.tools);
+  app.logger.info(
     {
       sandbox: app.target.sandbox?.url,
       defaultBase: app.target.defaultBase,
@@ -45,4 +67,12 @@ export async function runStdio(config: Config): Promise<void> {
     },
     'airtable-mcp-kit ready on stdio',
   );
+}
+
+async function buildStdioApp(config: Config): Promise<App> {
+  const [{ buildApp }, { createLogger }] = await Promise.all([
+    import('../app/root.js'),
+    import('../logger.js'),
+  ]);
+  return buildApp(config, 'stdio', { logger: createLogger(config.logLevel) });
 }

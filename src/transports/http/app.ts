@@ -5,7 +5,7 @@
  * anything answers, health stays open for orchestrators, and MCP requests
  * need an API key, stay under the rate limit and the body size limit.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Server as McpServer } from '@modelcontextprotocol/sdk/server/index.js';
 import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler, Router } from 'express';
 import { collectRoutes, createApiRouter, type PrincipalResolver } from '../../app/http-api.js';

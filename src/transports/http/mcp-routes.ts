@@ -1,10 +1,10 @@
 /**
  * The MCP endpoints: Streamable HTTP at /mcp (stateful sessions, or
  * stateless) and the legacy HTTP+SSE transport at /sse + /messages. Each
- * session gets a fresh McpServer from the factory (one server per transport).
+ * session gets a fresh MCP server from the factory (one server per transport).
  */
 import { randomUUID } from 'node:crypto';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Server as McpServer } from '@modelcontextprotocol/sdk/server/index.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import {
   type EventStore,

@@ -1,11 +1,11 @@
 /**
  * Open MCP sessions of both HTTP transports. A session owns its transport
- * and its McpServer; it ends when the client deletes it, its stream closes,
+ * and its MCP server; it ends when the client deletes it, its stream closes,
  * it sits idle too long, or the process shuts down, and in every case both
  * are closed, so nothing leaks.
  */
 
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Server as McpServer } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Principal } from '../../app/principal.js';
 import type { Logger } from '../../logger.js';
 
