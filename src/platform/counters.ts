@@ -96,11 +96,29 @@ function toState(row: { count: number | string; window_started_at: string; last_
   };
 }
 
+/**
+ * After a failed command the store answers alone for this long: a Redis that
+ * stopped answering without closing the connection would otherwise cost every
+ * sign-in a command timeout, and the lockout's 1 s delays would expire while
+ * sign-ins wait (the Redis rate limiter does the same).
+ */
+const RETRY_AFTER_FAILURE_MS = 5_000;
+
 export class RedisCounters implements Counters {
+  #redisRetryAt = 0;
+
   constructor(
     private readonly redis: SharedRedis,
     private readonly fallback: Counters,
-  ) {}
+  ) {
+    redis.onStatusChange((status) => {
+      if (status === 'ok') this.#redisRetryAt = 0;
+    });
+  }
+
+  get #usingFallback(): boolean {
+    return this.redis.status !== 'ok' || Date.now() < this.#redisRetryAt;
+  }
 
   #key(key: string): string {
     return `${this.redis.keyPrefix}platform:n:${key}`;
@@ -108,15 +126,20 @@ export class RedisCounters implements Counters {
 
   /** Redis while it is up; the store while it is down or failing (degraded, never refused). */
   async #either<T>(viaRedis: () => Promise<T>, viaStore: () => Promise<T>): Promise<T> {
-    if (this.redis.status !== 'ok') return viaStore();
+    if (this.#usingFallback) return viaStore();
     try {
       const result = await viaRedis();
       this.redis.reportCommandOk();
       return result;
     } catch (error) {
-      this.redis.reportCommandError(error);
+      this.#failed(error);
       return viaStore();
     }
+  }
+
+  #failed(error: unknown): void {
+    this.#redisRetryAt = Date.now() + RETRY_AFTER_FAILURE_MS;
+    this.redis.reportCommandError(error);
   }
 
   hit(key: string, kind: WindowKind, windowMs: number, now = Date.now()): Promise<CounterState> {
@@ -145,7 +168,12 @@ export class RedisCounters implements Counters {
   }
 
   async clear(key: string): Promise<void> {
-    // Both: a failure counted in the store while Redis was down must not outlive a success.
-    await Promise.allSettled([this.redis.client.del(this.#key(key)), this.fallback.clear(key)]);
+    // Both: a failure counted in the store while Redis was down must not outlive a success, nor one
+    // counted in Redis before. While Redis is failing its delete is still sent, but not waited for.
+    const viaRedis = this.redis.client.del(this.#key(key)).then(
+      () => this.redis.reportCommandOk(),
+      (error: unknown) => this.#failed(error),
+    );
+    await Promise.all([this.#usingFallback ? undefined : viaRedis, this.fallback.clear(key)]);
   }
 }
