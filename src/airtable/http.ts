@@ -43,6 +43,7 @@ import {
   parseRetryAfter,
   sleep,
 } from './retry.js';
+import { fetchTransport, nodeTransport, type Transport } from './transport.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -113,7 +114,7 @@ export class HttpCore {
   readonly #token: string;
   readonly #tokenKey: string;
   readonly #limiter: RateLimiter;
-  readonly #fetch: typeof fetch;
+  readonly #transport: Transport;
   readonly #o: Required<Omit<AirtableClientOptions, 'onEvent' | 'limiter' | 'fetch' | 'token' | 'baseUrl'>>;
   readonly #onEvent: ((e: ClientEvent) => void) | undefined;
 
@@ -122,7 +123,7 @@ export class HttpCore {
     this.#tokenKey = `token:${tokenFingerprint(this.#token)}`;
     this.baseUrl = (options.baseUrl ?? 'https://api.airtable.com').replace(/\/+$/, '');
     this.#limiter = options.limiter ?? createMemoryLimiter();
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#transport = options.fetch ? fetchTransport(options.fetch) : nodeTransport();
     this.#onEvent = options.onEvent;
     this.#o = {
       timeoutMs: options.timeoutMs ?? 30_000,
@@ -201,15 +202,13 @@ export class HttpCore {
     let text: string;
     let retryAfter: string | null;
     try {
-      const res = await this.#fetch(this.url(spec.path, spec.query), {
+      ({ status, retryAfter, text } = await this.#transport({
         method: spec.method,
+        url: this.url(spec.path, spec.query),
         headers: this.#headers(spec.body !== undefined),
         body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
         signal,
-      });
-      status = res.status;
-      retryAfter = res.headers.get('retry-after');
-      text = await res.text();
+      }));
     } catch (err) {
       return this.#failure(state, err, attemptTimeout.aborted);
     }
@@ -228,7 +227,7 @@ export class HttpCore {
     return headers;
   }
 
-  /** fetch (or reading the body) threw: cancelled, timed out, or the connection failed. */
+  /** The transport threw: cancelled, timed out, or the connection failed. */
   #failure(state: CallState, err: unknown, attemptTimedOut: boolean): AttemptResult {
     const create = !state.spec.idempotent;
     const { ctx } = state;
@@ -243,7 +242,7 @@ export class HttpCore {
       };
     }
     if (err instanceof TypeError && err.cause === undefined && networkErrorCode(err) === undefined) {
-      // fetch refused to build the request (e.g. a header value): nothing was sent, and resending cannot help.
+      // The request could not be built (e.g. a header value): nothing was sent, and resending cannot help.
       const message = this.#scrub(err instanceof Error ? err.message : String(err));
       const error = new AirtableError({ kind: 'invalid_argument', type: 'INVALID_REQUEST', message, ...ctx });
       return { ok: false, error };

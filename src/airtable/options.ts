@@ -38,6 +38,7 @@ export interface AirtableClientOptions {
   rateLimitPenaltyMs?: number;
   /** Default: a new `createMemoryLimiter()` with Airtable's limits. Share one between clients using the same token. */
   limiter?: RateLimiter;
+  /** Send requests with this fetch instead of the built-in node:http(s) transport (keep-alive, gzip/br). */
   fetch?: typeof fetch;
   /** Default `airtable-mcp-kit`. */
   userAgent?: string;
