@@ -134,7 +134,7 @@ export default defineConfig([
   },
   {
     ...common,
-    entry: { cli: 'src/cli.ts' },
+    entry: { cli: 'src/bin.ts' },
     clean: false,
     dts: false,
     // esbuild already drops unused code; rollup's extra pass would drop the banner's `require`.
