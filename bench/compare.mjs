@@ -93,14 +93,17 @@ async function session(server) {
   return s;
 }
 
-/** Spawn → initialize reply, in milliseconds. */
+/** Spawn → initialize reply, and spawn → tools/list reply (ready to call tools), in milliseconds. */
 async function coldStartOnce(server) {
   const started = performance.now();
   const s = open(server);
   const exit = new Promise((done) => s.child.once('exit', done));
   try {
     await s.request('initialize', INIT);
-    return performance.now() - started;
+    const init = performance.now() - started;
+    s.notify('notifications/initialized');
+    await s.request('tools/list', {});
+    return { init, list: performance.now() - started };
   } finally {
     s.close();
     await exit;
@@ -123,22 +126,30 @@ async function coldStartRetried(server, failures) {
   }
 }
 
-/** Median (and spread, to judge the machine's noise) of `runs` starts per server, alternating. */
+/**
+ * Median (and spread, to judge the machine's noise) of `runs` starts per server, alternating; `.list`
+ * holds the same for the tools/list reply.
+ */
 export async function coldStarts(list, runs) {
   const failures = [];
   for (const server of list) await coldStartRetried(server, failures); // warm the OS file cache
-  const times = new Map(list.map((s) => [s.name, []]));
+  const times = new Map(list.map((s) => [s.name, { init: [], list: [] }]));
   for (let i = 0; i < runs; i++) {
     // Alternating, so a noisy moment on the machine hits both columns alike.
-    for (const server of list) times.get(server.name).push(await coldStartRetried(server, failures));
+    for (const server of list) {
+      const { init, list: listed } = await coldStartRetried(server, failures);
+      times.get(server.name).init.push(init);
+      times.get(server.name).list.push(listed);
+    }
   }
-  const summary = Object.fromEntries(
-    [...times].map(([name, xs]) => [
-      name,
-      { median: round(median(xs)), min: round(Math.min(...xs)), max: round(Math.max(...xs)) },
-    ]),
-  );
-  return { ...summary, failures };
+  const summarize = (key) =>
+    Object.fromEntries(
+      [...times].map(([name, t]) => [
+        name,
+        { median: round(median(t[key])), min: round(Math.min(...t[key])), max: round(Math.max(...t[key])) },
+      ]),
+    );
+  return { ...summarize('init'), list: { ...summarize('list'), failures }, failures };
 }
 
 /** What a model reads of tools/list: each tool's name, description and input schema. */
@@ -211,6 +222,14 @@ export async function compareWithPeer(record, { runs = 10, calls = 200 } = {}) {
         'ms',
         0.5,
         spread(start),
+      ],
+      [
+        `cold start, spawn → tools/list reply: ready to call tools (median of ${runs}, alternating)`,
+        start.list.ours.median,
+        start.list.peer?.median,
+        'ms',
+        undefined,
+        spread(start.list),
       ],
       [
         `cold start with --sandbox (ours only; median of ${runs})`,
