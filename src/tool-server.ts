@@ -23,7 +23,8 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { ANONYMOUS, type Principal } from './app/principal.js';
 import type { ToolCallOptions, ToolCallOutcome } from './app/runtime.js';
-import { annotationsFor, type DefinedTool } from './tools/define.js';
+import { annotationsFor } from './tools/annotations.js';
+import type { DefinedTool } from './tools/define.js';
 import { publishedJsonSchema } from './tools/json-schema.js';
 import type { CoreToolRuntime } from './tools/runtime.js';
 import { VERSION } from './version.js';

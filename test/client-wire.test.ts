@@ -85,7 +85,7 @@ async function failure(p: Promise<unknown>): Promise<AirtableError> {
 
 describe('built-in transport', () => {
   it('asks for and decodes gzip and brotli answers, and sends JSON bodies with their length', async () => {
-    const s = await serve((req, res, _body, n) => {
+    const s = await serve((_req, res, _body, n) => {
       const raw = Buffer.from(JSON.stringify(RECORD));
       const [encoding, encoded] = n % 2 ? ['gzip', gzipSync(raw)] : ['br', brotliCompressSync(raw)];
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': encoding }).end(encoded);

@@ -3,16 +3,16 @@
  * schemas) and how it runs; annotations, error results, progress and the
  * MCP result shape are derived here, never repeated per tool.
  */
-import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { findIllFormedText } from '../airtable/text.js';
+import type { ToolKind } from './annotations.js';
 import type { ToolContext } from './context.js';
 import { ToolInputError } from './errors.js';
-import { publishLeanJsonSchema } from './json-schema.js';
+import { type Json, publishLeanJsonSchema, type SchemaSide } from './json-schema.js';
+import published from './published-schemas.json' with { type: 'json' };
 import type { ToolsetName } from './toolsets.js';
 
-/** read: never changes data. write: adds or changes data. destructive: may remove or overwrite data. */
-export type ToolKind = 'read' | 'write' | 'destructive';
+export type { ToolKind };
 
 export interface ToolResult<S> {
   /** Matches the tool's output schema; what programs read. */
@@ -70,18 +70,33 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
     get inputSchema() {
       if (!input) {
         input = z.object(spec.input);
-        publishLeanJsonSchema(input, 'input');
+        publishLeanJsonSchema(input, 'input', publishedFor(spec.name, 'input', input));
       }
       return input;
     },
     get outputSchema() {
       if (!output) {
         output = z.object(withTruncatedFlag(spec.output));
-        publishLeanJsonSchema(output, 'output');
+        publishLeanJsonSchema(output, 'output', publishedFor(spec.name, 'output', output));
       }
       return output;
     },
   };
+}
+
+/**
+ * A core tool's JSON Schema as computed at development time (`npm run schemas` writes
+ * published-schemas.json; test/published-schemas.test.ts fails when it differs from zod's
+ * conversion): converting every tool's schemas at start cost about 20 ms before the first
+ * tools/list. Used only while its property names are the schema's, so a tool changed without
+ * regenerating, or another tool of the same name, is converted as before.
+ */
+function publishedFor(name: string, side: SchemaSide, schema: z.ZodObject): Json | undefined {
+  const entry = (published as Record<string, Partial<Record<SchemaSide, Json>>>)[name]?.[side];
+  if (!entry) return undefined;
+  const names = Object.keys((entry.properties as Json | undefined) ?? {});
+  const declared = Object.keys(schema.shape);
+  return names.length === declared.length && names.every((key, i) => key === declared[i]) ? entry : undefined;
 }
 
 /**
@@ -112,21 +127,4 @@ function withTruncatedFlag<O extends z.ZodRawShape>(shape: O): O {
   return { ...shape, truncated: flag };
 }
 
-/**
- * The hints are set explicitly on every tool: clients use them for confirmation prompts. The title
- * is not repeated here: tools/list carries it as the tool's own `title`, which clients show first.
- */
-export function annotationsFor(spec: Pick<ToolSpec, 'kind' | 'idempotent'>): ToolAnnotations {
-  const readOnly = spec.kind === 'read';
-  return {
-    readOnlyHint: readOnly,
-    destructiveHint: spec.kind === 'destructive',
-    idempotentHint: readOnly || spec.idempotent === true,
-    // Every tool talks to Airtable, an external system whose contents change.
-    openWorldHint: true,
-  };
-}
-
-export function isWriteTool(spec: Pick<ToolSpec, 'kind'>): boolean {
-  return spec.kind !== 'read';
-}
+export { annotationsFor, isWriteTool } from './annotations.js';

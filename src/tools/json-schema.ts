@@ -14,7 +14,7 @@
  */
 import { z } from 'zod';
 
-type Json = { [key: string]: unknown };
+export type Json = { [key: string]: unknown };
 
 /** Which side of the tool a schema describes: arguments (what a model writes) or the structured result. */
 export type SchemaSide = 'input' | 'output';
@@ -25,17 +25,14 @@ export type SchemaSide = 'input' | 'output';
  * own JSON Schema; the SDK and zod's own converter honour it); the hook
  * answers with a copy of the cached result, so callers may change what they get.
  */
-export function publishLeanJsonSchema(schema: z.ZodObject, side: SchemaSide): void {
-  let cached: Json | undefined;
+export function publishLeanJsonSchema(schema: z.ZodObject, side: SchemaSide, precomputed?: Json): void {
+  let cached: Json | undefined = precomputed;
   let converting = false;
   const lean = (): Json => {
     if (!cached) {
       converting = true;
       try {
-        cached = leanJsonSchema(
-          z.toJSONSchema(schema, { io: side, unrepresentable: 'any', target: 'draft-07' }) as Json,
-          side,
-        );
+        cached = convert(schema, side);
       } finally {
         converting = false;
       }
@@ -58,15 +55,20 @@ const published = new WeakMap<z.ZodObject, () => Json>();
  * shared: for tools/list, which serializes it at once. Callers must not change it.
  */
 export function publishedJsonSchema(schema: z.ZodObject, side: SchemaSide): Json {
-  return (
-    published.get(schema)?.() ??
-    leanJsonSchema(
-      z.toJSONSchema(schema, { io: side, unrepresentable: 'any', target: 'draft-07' }) as Json,
-      side,
-    )
-  );
+  return published.get(schema)?.() ?? convert(schema, side);
 }
 
+/** zod's conversion made lean, ignoring any published hook (for checking precomputed schemas). */
+export function convertToLeanJsonSchema(schema: z.ZodObject, side: SchemaSide): Json {
+  return convert(z.object(schema.shape), side);
+}
+
+function convert(schema: z.ZodObject, side: SchemaSide): Json {
+  return leanJsonSchema(
+    z.toJSONSchema(schema, { io: side, unrepresentable: 'any', target: 'draft-07' }) as Json,
+    side,
+  );
+}
 /** A copy of a converted schema without the keywords listed above. */
 export function leanJsonSchema(schema: Json, side: SchemaSide): Json {
   const { $schema: _dropped, ...rest } = schema;
