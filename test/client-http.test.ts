@@ -3,11 +3,12 @@ import { describe, expect, it } from 'vitest';
 import {
   AirtableClient,
   type AirtableClientOptions,
-  AirtableError,
+  type AirtableError,
   type ClientEvent,
   createMemoryLimiter,
   type RateLimiter,
 } from '../src/airtable/index.js';
+import { failure } from './helpers/airtable-failure.js';
 
 const BASE = 'appAAAAAAAAAAAAAA';
 const REC = 'recAAAAAAAAAAAAAA';
@@ -63,16 +64,6 @@ function client(steps: Step[], options: Partial<AirtableClientOptions> = {}) {
     ...options,
   });
   return { c, calls: s.calls, events };
-}
-
-async function failure(p: Promise<unknown>): Promise<AirtableError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AirtableError);
-    return err as AirtableError;
-  }
-  throw new Error('expected an AirtableError');
 }
 
 describe('requests', () => {

@@ -2,12 +2,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   AirtableClient,
-  AirtableError,
   type AirtableRecord,
   type ClientEvent,
   createMemoryLimiter,
 } from '../src/airtable/index.js';
 import { type SandboxHandle, startSandbox } from '../src/sandbox/index.js';
+import { failure } from './helpers/airtable-failure.js';
 
 const DEMO = 'appSandboxDemo001';
 const ARCHIVE = 'appSandboxArchive';
@@ -28,16 +28,6 @@ function fastClient(extra: Partial<ConstructorParameters<typeof AirtableClient>[
     onEvent: (e) => events.push(e),
     ...extra,
   });
-}
-
-async function failure(p: Promise<unknown>): Promise<AirtableError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AirtableError);
-    return err as AirtableError;
-  }
-  throw new Error('expected an AirtableError');
 }
 
 const requests = () => sb.stats().totals.requests;

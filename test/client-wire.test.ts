@@ -7,12 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  AirtableClient,
-  type AirtableClientOptions,
-  AirtableError,
-  createMemoryLimiter,
-} from '../src/airtable/index.js';
+import { AirtableClient, type AirtableClientOptions, createMemoryLimiter } from '../src/airtable/index.js';
+import { failure } from './helpers/airtable-failure.js';
 import { freePort } from './helpers/ports.js';
 
 const BASE = 'appAAAAAAAAAAAAAA';
@@ -71,16 +67,6 @@ function client(baseUrl: string, options: Partial<AirtableClientOptions> = {}) {
     }),
     ...options,
   });
-}
-
-async function failure(p: Promise<unknown>): Promise<AirtableError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AirtableError);
-    return err as AirtableError;
-  }
-  throw new Error('expected an AirtableError');
 }
 
 describe('built-in transport', () => {
