@@ -21,6 +21,7 @@
  * tells callers that this happened so they can read the answer accordingly.
  */
 import { createHash } from 'node:crypto';
+import { Deadline } from './deadline.js';
 import {
   AirtableError,
   abortedError,
@@ -86,8 +87,7 @@ export function tokenFingerprint(token: string): string {
 class CallState {
   readonly ctx: RequestContext;
   readonly deadlineAt: number;
-  readonly deadline: AbortSignal;
-  readonly signal: AbortSignal;
+  readonly #deadline: Deadline;
 
   constructor(
     readonly spec: RequestSpec,
@@ -97,8 +97,16 @@ class CallState {
   ) {
     this.ctx = { method: spec.method, path: spec.path };
     this.deadlineAt = Date.now() + deadlineMs;
-    this.deadline = AbortSignal.timeout(deadlineMs);
-    this.signal = caller ? AbortSignal.any([caller, this.deadline]) : this.deadline;
+    this.#deadline = new Deadline(deadlineMs, caller);
+  }
+
+  /** Aborts when the caller cancels or the deadline passes. */
+  get signal(): AbortSignal {
+    return this.#deadline.signal;
+  }
+
+  dispose(): void {
+    this.#deadline.dispose();
   }
 
   /** The error for `signal` having fired; `writeInFlight` when a create was on the wire at the time. */
@@ -157,6 +165,14 @@ export class HttpCore {
       call.deadlineMs ?? this.#o.deadlineMs,
       call.timeoutMs ?? this.#o.timeoutMs,
     );
+    try {
+      return await this.#sendWithRetries<T>(state, counter);
+    } finally {
+      state.dispose();
+    }
+  }
+
+  async #sendWithRetries<T>(state: CallState, counter: RequestCounter | undefined): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const waitStarted = performance.now();
       const release = await this.#acquire(state);
@@ -193,8 +209,7 @@ export class HttpCore {
     counter?: RequestCounter,
   ): Promise<AttemptResult> {
     const { spec } = state;
-    const attemptTimeout = AbortSignal.timeout(state.timeoutMs);
-    const signal = AbortSignal.any([state.signal, attemptTimeout]);
+    const attemptDeadline = new Deadline(state.timeoutMs, state.signal);
     this.#emit({ type: 'request', ...state.ctx, attempt, waitMs });
     if (counter) counter.requests++;
     const started = performance.now();
@@ -207,10 +222,12 @@ export class HttpCore {
         url: this.url(spec.path, spec.query),
         headers: this.#headers(spec.body !== undefined),
         body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
-        signal,
+        signal: attemptDeadline.signal,
       }));
     } catch (err) {
-      return this.#failure(state, err, attemptTimeout.aborted);
+      return this.#failure(state, err, attemptDeadline.timedOut);
+    } finally {
+      attemptDeadline.dispose();
     }
     const durationMs = Math.round(performance.now() - started);
     this.#emit({ type: 'response', ...state.ctx, status, attempt, durationMs });
