@@ -1,20 +1,53 @@
 // Side by side with the most used peer, airtable-mcp-server 1.14.0, on the same sandbox in one run.
-//   npm install --prefix /tmp/peer airtable-mcp-server@1.14.0    (or set PEER_MCP_DIR to its package folder)
 //   node bench/run.mjs compare
-// Both servers are spawned over stdio and driven by a raw JSON-RPC client, so "bytes on the wire" are
-// the exact lines each server writes. Without the peer the bench prints that it is absent and
-// measures our column only.
-import { spawn } from 'node:child_process';
+// The peer is taken from PEER_MCP_DIR (its package folder), node_modules (a dev dependency) or
+// /tmp/peer (`npm install --prefix /tmp/peer airtable-mcp-server@1.14.0`); otherwise it is fetched
+// from the npm registry into a temporary folder (BENCH_NO_FETCH=1 skips that). Both servers are
+// spawned over stdio and driven by a raw JSON-RPC client, so "bytes on the wire" are the exact lines
+// each server writes. Without the peer the bench says so and measures our column only.
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startSandbox } from 'airtable-mcp-kit';
 
 // BENCH_CLI measures another build (e.g. a private `npx tsup --out-dir dist.build-bench`), so that a
 // test run elsewhere that replaces dist/ mid-measurement cannot stall or skew the figures.
 export const CLI = process.env.BENCH_CLI ?? 'dist/cli.js';
-const PEER_DIR = resolve(process.env.PEER_MCP_DIR ?? '/tmp/peer/node_modules/airtable-mcp-server');
-const PEER_MAIN = `${PEER_DIR}/dist/main.js`;
+const PEER = 'airtable-mcp-server@1.14.0';
+const FETCHED_PREFIX = join(tmpdir(), 'airtable-mcp-kit-bench-peer');
+const PEER_DIRS = process.env.PEER_MCP_DIR
+  ? [resolve(process.env.PEER_MCP_DIR)]
+  : [
+      resolve('node_modules/airtable-mcp-server'),
+      '/tmp/peer/node_modules/airtable-mcp-server',
+      join(FETCHED_PREFIX, 'node_modules/airtable-mcp-server'),
+    ];
+const mainOf = (dir) => `${dir}/dist/main.js`;
+let PEER_DIR = PEER_DIRS.find((dir) => existsSync(mainOf(dir))) ?? PEER_DIRS.at(-1);
+
+/** Fetches the peer into a temporary folder when it is nowhere to be found; false if that failed. */
+function ensurePeer() {
+  if (existsSync(mainOf(PEER_DIR))) return true;
+  if (process.env.PEER_MCP_DIR || process.env.BENCH_NO_FETCH === '1') return false;
+  console.log(`fetching ${PEER} into ${FETCHED_PREFIX} for the side-by-side figures…`);
+  try {
+    execFileSync(
+      'npm',
+      ['install', '--prefix', FETCHED_PREFIX, PEER, '--no-audit', '--no-fund', '--silent'],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        timeout: 180_000,
+      },
+    );
+  } catch (error) {
+    console.log(`could not fetch the peer: ${error.message}`);
+    return false;
+  }
+  PEER_DIR = join(FETCHED_PREFIX, 'node_modules/airtable-mcp-server');
+  return existsSync(mainOf(PEER_DIR));
+}
 const REDIRECT = pathToFileURL(resolve('bench/peer-redirect.mjs')).href;
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -37,11 +70,11 @@ function servers(sandbox) {
   };
   const peer = {
     name: 'peer',
-    args: ['--import', REDIRECT, PEER_MAIN],
+    args: ['--import', REDIRECT, mainOf(PEER_DIR)],
     env: { AIRTABLE_API_KEY: sandbox.token, BENCH_AIRTABLE_URL: sandbox.url },
     read: (n) => ({ name: 'list_records', arguments: { baseId, tableId: 'Tasks', maxRecords: n } }),
   };
-  return existsSync(PEER_MAIN) ? [ours, peer] : [ours];
+  return ensurePeer() ? [ours, peer] : [ours];
 }
 
 /** A server over stdio with line-delimited JSON-RPC; `request` resolves with the reply and its size in bytes. */
@@ -201,8 +234,8 @@ export async function compareWithPeer(record, { runs = 10, calls = 200 } = {}) {
     const hasPeer = list.length === 2;
     if (!hasPeer) {
       console.log(
-        `peer airtable-mcp-server absent (looked in ${PEER_DIR}); install it with ` +
-          '`npm install --prefix /tmp/peer airtable-mcp-server@1.14.0` or set PEER_MCP_DIR. Measuring ours only.',
+        `peer airtable-mcp-server absent (looked in ${PEER_DIRS.join(', ')}); install it with ` +
+          `\`npm install --prefix /tmp/peer ${PEER}\` or set PEER_MCP_DIR. Measuring ours only.`,
       );
     }
     const start = await coldStarts(list, runs);
