@@ -174,6 +174,6 @@ export class RedisCounters implements Counters {
       () => this.redis.reportCommandOk(),
       (error: unknown) => this.#failed(error),
     );
-    await Promise.all([this.#usingFallback ? undefined : viaRedis, this.fallback.clear(key)]);
+    await Promise.allSettled([this.#usingFallback ? undefined : viaRedis, this.fallback.clear(key)]);
   }
 }
