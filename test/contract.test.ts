@@ -3,30 +3,15 @@
  * the SDK's Client, exactly as an MCP host would. The tools/list snapshot
  * makes any change to the tool contract visible in review.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectCli } from './helpers/stdio-client.js';
 
 const ARCHIVE = 'appSandboxArchive';
 const DEMO = 'appSandboxDemo001';
 
-async function connect(args: string[]): Promise<Client> {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(
-      (entry): entry is [string, string] => entry[1] !== undefined && !entry[0].startsWith('AIRTABLE_'),
-    ),
-  );
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: ['dist/cli.js', '--sandbox', '--log-level', 'warn', ...args],
-    env,
-    stderr: 'pipe',
-  });
-  const client = new Client({ name: 'contract-test', version: '1.0.0' });
-  await client.connect(transport);
-  return client;
-}
+const connect = (args: string[]): Promise<Client> => connectCli(['--sandbox', ...args]);
 
 function text(result: CallToolResult): string {
   return result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');

@@ -2,11 +2,11 @@
  * expand_links over MCP: the built CLI over stdio against a sandbox in this
  * process, so the requests it costs can be counted at the sandbox.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SandboxHandle, startSandbox } from '../src/sandbox/index.js';
+import { connectCli } from './helpers/stdio-client.js';
 
 const LINK = /rec[A-Za-z0-9]{14}/g;
 
@@ -19,30 +19,10 @@ type Structured = {
   linked?: Record<string, string>;
 };
 
-async function connect(sandbox: SandboxHandle): Promise<Client> {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(
-      (entry): entry is [string, string] => entry[1] !== undefined && !entry[0].startsWith('AIRTABLE_'),
-    ),
-  );
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [
-      'dist/cli.js',
-      '--airtable-url',
-      sandbox.url,
-      '--base',
-      sandbox.baseIds[0]!,
-      '--log-level',
-      'warn',
-    ],
-    env: { ...env, AIRTABLE_TOKEN: sandbox.token },
-    stderr: 'pipe',
+const connect = (sandbox: SandboxHandle): Promise<Client> =>
+  connectCli(['--airtable-url', sandbox.url, '--base', sandbox.baseIds[0]!], {
+    AIRTABLE_TOKEN: sandbox.token,
   });
-  const client = new Client({ name: 'links-test', version: '1.0.0' });
-  await client.connect(transport);
-  return client;
-}
 
 describe('expand_links', () => {
   let sandbox: SandboxHandle;

@@ -12,7 +12,6 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { App } from '../app/root.js';
 import type { Config } from '../config.js';
 import { createToolServer } from '../tool-server.js';
-import type { CoreToolRuntime } from '../tools/runtime.js';
 
 /** Anything a dependency prints with console.log must not corrupt the JSON-RPC stream. */
 function redirectConsoleToStderr(): void {
@@ -25,15 +24,13 @@ function redirectConsoleToStderr(): void {
 /** Resolves when the server is built and connected; rejects (the CLI exits) when building fails. */
 export async function runStdio(config: Config): Promise<void> {
   redirectConsoleToStderr();
-  let setRuntime!: (runtime: CoreToolRuntime) => void;
-  const runtime = new Promise<CoreToolRuntime>((resolve) => {
-    setRuntime = resolve;
-  });
-  const server = createToolServer({ runtime });
   let startBuilding!: () => void;
   const building = new Promise<void>((resolve) => {
     startBuilding = resolve;
   }).then(() => buildStdioApp(config));
+  const runtime = building.then((app) => app.tools);
+  runtime.catch(() => {}); // a failed build is reported once, by the CLI (through `await building` below)
+  const server = createToolServer({ runtime });
   let closing = false;
   const shutdown = async (reason: string) => {
     if (closing) return;
@@ -58,7 +55,6 @@ export async function runStdio(config: Config): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
   startBuilding();
   const app = await building;
-  setRuntime(app.tools);
   app.logger.info(
     {
       sandbox: app.target.sandbox?.url,
