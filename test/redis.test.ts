@@ -478,6 +478,31 @@ describe.skipIf(noRedis)('Redis lost and restored', () => {
     await redis.close(); // idempotent
   }, 15_000);
 
+  it('pub/sub: a resubscription that times out after a reconnect is no unhandled rejection', async () => {
+    const { proxy, redis } = await throughProxy();
+    const pubsub = createRedisPubSub(redis);
+    await pubsub.subscribe('resub', () => {});
+    const subscriber = redis.subscriber();
+    await waitFor(() => subscriber.status === 'ready');
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      proxy.cut();
+      await waitFor(() => subscriber.status !== 'ready');
+      // Silenced the moment the subscriber is ready again: the SUBSCRIBE sent on reconnect is never answered.
+      subscriber.once('ready', () => proxy.blackhole());
+      proxy.restore();
+      await waitFor(() => subscriber.status === 'ready', 5000);
+      await sleep(1500); // past the 1 s command timeout
+      expect(unhandled.map(String)).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      proxy.restore();
+      await pubsub.close();
+    }
+  }, 15_000);
+
   it('event store: keeps an oversized response as a small error at its place, and skips other big events', async () => {
     const store = new RedisEventStore(await replica(), { maxEventBytes: 300 }).forSession('big');
     const first = await store.storeEvent('st', msg(1));

@@ -86,11 +86,12 @@ export class SharedRedis {
 
   /**
    * The connection for SUBSCRIBE (a subscribed connection can run nothing else).
-   * Unlike the command client it queues while offline and resubscribes on
-   * reconnect, so a subscription made while Redis is down takes effect when it
-   * returns. Its commands time out like the command client's (a black-holed
-   * connection never answers an UNSUBSCRIBE); a timed-out SUBSCRIBE is still
-   * made good by the resubscription on the next reconnect.
+   * Unlike the command client it queues while offline, so a subscription made
+   * while Redis is down takes effect when it returns. Its commands time out
+   * like the command client's (a black-holed connection never answers an
+   * UNSUBSCRIBE). Resubscribing after a reconnect is the pub/sub's job
+   * (pubsub.ts, on 'ready'), not ioredis's: its autoResubscribe drops the
+   * SUBSCRIBE's promise, so one that times out is an unhandled rejection.
    */
   subscriber(): Redis {
     if (!this.#subscriber) {
@@ -99,7 +100,7 @@ export class SharedRedis {
         enableOfflineQueue: true,
         maxRetriesPerRequest: null,
         commandTimeout: this.#commandTimeoutMs,
-        autoResubscribe: true,
+        autoResubscribe: false,
       });
       // Errors are expected while Redis is down; the command client's status already reports them.
       this.#subscriber.on('error', () => {});
