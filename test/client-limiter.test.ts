@@ -177,6 +177,62 @@ describe('memory limiter (fake timers)', () => {
     expect(at).toEqual([1300, 1400]);
   });
 
+  it('a released request is credited the headroom: it frees its slot a plain window after its response', async () => {
+    const limiter = createMemoryLimiter({ perBase: { limit: 1, windowMs: 1050, headroomMs: 50 } });
+    const t0 = Date.now();
+    const r1 = await limiter.acquire(['k']);
+    await vi.advanceTimersByTimeAsync(300);
+    r1!(); // the response arrived at 300: Airtable had the request by then
+    let at = -1;
+    const p = limiter.acquire(['k']).then(() => {
+      at = Date.now() - t0;
+    });
+    await vi.advanceTimersByTimeAsync(2000);
+    await p;
+    expect(at).toBe(1300); // 300 - 50 + 1050; without the credit 1350
+  });
+
+  it('the credit never counts a request from before its grant', async () => {
+    const limiter = createMemoryLimiter({ perBase: { limit: 1, windowMs: 1050, headroomMs: 50 } });
+    const t0 = Date.now();
+    const r1 = await limiter.acquire(['k']);
+    await vi.advanceTimersByTimeAsync(20);
+    r1!();
+    let at = -1;
+    const p = limiter.acquire(['k']).then(() => {
+      at = Date.now() - t0;
+    });
+    await vi.advanceTimersByTimeAsync(2000);
+    await p;
+    expect(at).toBe(1050);
+  });
+
+  it('a credited release that lands before newer grants keeps the log in order', async () => {
+    const limiter = createMemoryLimiter({ perBase: { limit: 2, windowMs: 1050, headroomMs: 50 } });
+    const t0 = Date.now();
+    const r1 = await limiter.acquire(['k']); // granted at 0
+    await vi.advanceTimersByTimeAsync(480);
+    await limiter.acquire(['k']); // granted at 480, never released
+    await vi.advanceTimersByTimeAsync(20);
+    r1!(); // released at 500: counts from 450, before the grant at 480
+    const at: number[] = [];
+    const next = [limiter.acquire(['k']), limiter.acquire(['k'])].map((p) =>
+      p.then(() => at.push(Date.now() - t0)),
+    );
+    await vi.advanceTimersByTimeAsync(3000);
+    await Promise.all(next);
+    expect(at).toEqual([1500, 1530]); // 450 + 1050, then 480 + 1050
+  });
+
+  it('refuses a headroom that is not part of the window', () => {
+    expect(() => createMemoryLimiter({ perBase: { limit: 5, windowMs: 1000, headroomMs: 1000 } })).toThrow(
+      /headroomMs/,
+    );
+    expect(() => createMemoryLimiter({ perBase: { limit: 5, windowMs: 1000, headroomMs: -1 } })).toThrow(
+      /headroomMs/,
+    );
+  });
+
   it('an unreleased request keeps counting from its grant', async () => {
     const limiter = createMemoryLimiter({ perBase: { limit: 2, windowMs: 1000 } });
     const t0 = Date.now();

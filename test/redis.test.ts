@@ -326,6 +326,30 @@ describe.skipIf(noRedis)('Redis limiter', () => {
     await lb.acquire([key]);
     expect(Date.now() - releasedAt).toBeGreaterThanOrEqual(450);
   });
+
+  it('release() credits the headroom, but never counts from before the grant', async () => {
+    const [a, b] = [await replica(), await replica()];
+    const rules = { perBase: { limit: 1, windowMs: 500, headroomMs: 200 } };
+    const la = createRedisLimiter({ redis: a, ...rules });
+    const lb = createRedisLimiter({ redis: b, ...rules });
+    const key = `base:credit${randomBytes(3).toString('hex')}`;
+    const release = await la.acquire([key]);
+    await sleep(300);
+    const releasedAt = Date.now();
+    release!(); // counts from about 100 ms after the grant: free again about 300 ms after the release
+    await sleep(20);
+    await lb.acquire([key]);
+    const afterRelease = Date.now() - releasedAt;
+    expect(afterRelease).toBeGreaterThanOrEqual(250);
+    expect(afterRelease).toBeLessThan(450); // without the credit: 500
+
+    const early = await la.acquire([key]);
+    const grantedAt = Date.now();
+    early!(); // at once: now - 200 is before the grant, which stays
+    await sleep(20);
+    await lb.acquire([key]);
+    expect(Date.now() - grantedAt).toBeGreaterThanOrEqual(450);
+  });
 });
 
 // ---------------------------------------------------------------- failure and recovery

@@ -11,8 +11,12 @@
  * event loop), so a grant also returns a release function: once called (when
  * the response arrives), the request counts from that moment instead. Airtable
  * received it somewhere between grant and response, so a window measured from
- * the response can only overcount. Callers that ignore the release get the
- * plain grant-time log.
+ * the response can only overcount. That bound needs no jitter headroom, so a
+ * released request is credited the rule's `headroomMs`: it counts from its
+ * completion minus the headroom (never from before its grant), and frees its
+ * slot a plain second after its response. For one request at a time (batch
+ * writes) that is 50 ms more per five requests. Callers that ignore the
+ * release get the plain grant-time log.
  *
  * Waiters are served in arrival order. A waiter takes a slot in all of its keys
  * at once or none: it never holds one key's slot while waiting for another's.
@@ -26,6 +30,12 @@ import type { RateLimiter, RateLimitRelease } from './limiter.js';
 export interface RateLimit {
   limit: number;
   windowMs: number;
+  /**
+   * The part of `windowMs` that is headroom for the time between a grant and
+   * Airtable receiving the request. A released request counts from its
+   * completion minus this (see the file comment). Default 0.
+   */
+  headroomMs?: number;
 }
 
 export interface MemoryLimiterOptions {
@@ -35,12 +45,23 @@ export interface MemoryLimiterOptions {
   perToken?: RateLimit;
 }
 
-export const AIRTABLE_PER_BASE: RateLimit = { limit: 5, windowMs: 1050 };
-export const AIRTABLE_PER_TOKEN: RateLimit = { limit: 50, windowMs: 1050 };
+export const AIRTABLE_PER_BASE: RateLimit = { limit: 5, windowMs: 1050, headroomMs: 50 };
+export const AIRTABLE_PER_TOKEN: RateLimit = { limit: 50, windowMs: 1050, headroomMs: 50 };
+
+/** What a released request is credited: the smallest headroom of its keys' rules, so no key loses its margin. */
+export function releaseCreditMs(rules: readonly RateLimit[]): number {
+  return Math.max(0, Math.min(...rules.map((rule) => rule.headroomMs ?? 0)));
+}
+
+export function checkRule(rule: RateLimit): void {
+  const headroom = rule.headroomMs ?? 0;
+  if (!(rule.limit >= 1 && rule.windowMs > 0 && headroom >= 0 && headroom < rule.windowMs))
+    throw new RangeError('Rate limit needs limit >= 1, windowMs > 0 and 0 <= headroomMs < windowMs');
+}
 
 /** One granted request, shared by the logs of all its keys. */
 interface Entry {
-  /** Grant time, moved to the completion time on release. */
+  /** Grant time, moved to the completion time (less the credit) on release. */
   t: number;
 }
 
@@ -72,10 +93,8 @@ class MemoryLimiter implements RateLimiter {
     private readonly perBase: RateLimit,
     private readonly perToken: RateLimit,
   ) {
-    for (const rule of [perBase, perToken]) {
-      if (!(rule.limit >= 1 && rule.windowMs > 0))
-        throw new RangeError('Rate limit needs limit >= 1 and windowMs > 0');
-    }
+    checkRule(perBase);
+    checkRule(perToken);
   }
 
   get waitedMs(): number {
@@ -148,18 +167,19 @@ class MemoryLimiter implements RateLimiter {
     this.#schedule(wakeAt, now);
   }
 
-  /** Moves the entry to the end of each log, stamped now (re-adding it if it already left the window). */
+  /** Moves the entry to the end of each log, stamped now less the credit (re-adding it if it already left the window). */
   #releaser(keys: readonly string[], entry: Entry): RateLimitRelease {
+    const credit = releaseCreditMs(keys.map((k) => this.#state(k).rule));
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      entry.t = Math.max(entry.t, Date.now());
+      entry.t = Math.max(entry.t, Date.now() - credit);
       for (const k of keys) {
         const { log } = this.#state(k);
         const at = log.indexOf(entry);
         if (at >= 0) log.splice(at, 1);
-        log.push(entry);
+        insertInOrder(log, entry);
       }
       // Capacity only shrinks here, so no waiter can become ready; the pending timer re-checks.
     };
@@ -171,4 +191,11 @@ class MemoryLimiter implements RateLimiter {
     if (!Number.isFinite(wakeAt)) return;
     this.#timer = setTimeout(() => this.#pump(), Math.max(1, Math.ceil(wakeAt - now)));
   }
+}
+
+/** Keeps the log ascending: a credited release may land before grants made in the last `headroomMs`. */
+function insertInOrder(log: Entry[], entry: Entry): void {
+  let at = log.length;
+  while (at > 0 && log[at - 1]!.t > entry.t) at--;
+  log.splice(at, 0, entry);
 }

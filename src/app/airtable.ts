@@ -66,7 +66,7 @@ export function hasAirtable(config: Config): boolean {
 /** Requests per second as a limiter rule; 0 means no throttle (a 429 still pauses the key). */
 function rule(perSecond: number) {
   return perSecond > 0
-    ? { limit: perSecond, windowMs: 1050 }
+    ? { limit: perSecond, windowMs: 1050, headroomMs: 50 }
     : { limit: Number.MAX_SAFE_INTEGER, windowMs: 1000 };
 }
 

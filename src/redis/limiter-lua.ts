@@ -48,13 +48,15 @@ end
 return {0}`;
 
 /**
- * KEYS: the grant's logs. ARGV[1] = grant id, ARGV[1+i] = window of key i.
- * Moves the grant to now (re-adding it if it already left the window); GT
- * never moves it back in time.
+ * KEYS: the grant's logs. ARGV[1] = grant id, ARGV[1+i] = window of key i,
+ * ARGV[#KEYS+2] = the release credit in ms (memory-limiter.ts).
+ * Moves the grant to now less the credit (re-adding it if it already left the
+ * window); GT never moves it back in time.
  */
 export const RELEASE_LUA = `${NOW}
+local at = now - tonumber(ARGV[#KEYS + 2])
 for i = 1, #KEYS do
-  redis.call('ZADD', KEYS[i], 'GT', now, ARGV[1])
+  redis.call('ZADD', KEYS[i], 'GT', at, ARGV[1])
   redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[i + 1]) + 1000)
 end
 return 0`;

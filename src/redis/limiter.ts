@@ -19,8 +19,10 @@ import type { RateLimiter, RateLimitRelease } from '../airtable/limiter.js';
 import {
   AIRTABLE_PER_BASE,
   AIRTABLE_PER_TOKEN,
+  checkRule,
   createMemoryLimiter,
   type RateLimit,
+  releaseCreditMs,
 } from '../airtable/memory-limiter.js';
 import type { SharedRedis } from './connection.js';
 import { ACQUIRE_LUA, PENALIZE_LUA, RELEASE_LUA } from './limiter-lua.js';
@@ -82,10 +84,8 @@ class RedisLimiter implements SharedRateLimiter {
     private readonly fallback: RateLimiter,
     private readonly pollMs: number,
   ) {
-    for (const rule of [perBase, perToken]) {
-      if (!(rule.limit >= 1 && rule.windowMs > 0))
-        throw new RangeError('Rate limit needs limit >= 1 and windowMs > 0');
-    }
+    checkRule(perBase);
+    checkRule(perToken);
     redis.onStatusChange((status) => {
       if (status === 'ok') this.#redisRetryAt = 0;
       // Down: hand queued waiters to the fallback now rather than at their next poll.
@@ -278,8 +278,9 @@ class RedisLimiter implements SharedRateLimiter {
       released = true;
       const logs = keys.map((k) => this.#logKey(k));
       const windows = keys.map((k) => this.#rule(k).windowMs);
+      const credit = releaseCreditMs(keys.map((k) => this.#rule(k)));
       // Best effort: if Redis is gone, the grant keeps its grant time (the in-process limiter's behaviour without release).
-      releaseScript.run(this.redis.client, logs, [id, ...windows]).catch(() => {});
+      releaseScript.run(this.redis.client, logs, [id, ...windows, credit]).catch(() => {});
     };
   }
 }
