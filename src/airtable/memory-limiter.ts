@@ -15,8 +15,8 @@
  * released request is credited the rule's `headroomMs`: it counts from its
  * completion minus the headroom (never from before its grant), and frees its
  * slot a plain second after its response. For one request at a time (batch
- * writes) that is 50 ms more per five requests. Callers that ignore the
- * release get the plain grant-time log.
+ * writes) that saves 50 ms of waiting per five requests. Callers that ignore
+ * the release get the plain grant-time log.
  *
  * Waiters are served in arrival order. A waiter takes a slot in all of its keys
  * at once or none: it never holds one key's slot while waiting for another's.
