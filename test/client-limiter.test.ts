@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createMemoryLimiter } from '../src/airtable/index.js';
+import { createMemoryLimiter, type RateLimiter } from '../src/airtable/index.js';
 
 /** The most grants inside any half-open window [t, t + windowMs). */
 function maxInAnyWindow(times: number[], windowMs: number): number {
@@ -11,6 +11,17 @@ function maxInAnyWindow(times: number[], windowMs: number): number {
     max = Math.max(max, n);
   }
   return max;
+}
+
+/** Asks for a slot of key `k`, lets `advanceMs` of fake time pass, and says when (after `t0`) it was granted. */
+async function nextGrantAt(limiter: RateLimiter, t0: number, advanceMs: number): Promise<number> {
+  let at = -1;
+  const granted = Promise.resolve(limiter.acquire(['k'])).then(() => {
+    at = Date.now() - t0;
+  });
+  await vi.advanceTimersByTimeAsync(advanceMs);
+  await granted;
+  return at;
 }
 
 describe('memory limiter (fake timers)', () => {
@@ -114,13 +125,7 @@ describe('memory limiter (fake timers)', () => {
     const t0 = Date.now();
     limiter.penalize('k', t0 + 1000);
     limiter.penalize('k', t0 + 500);
-    let at = -1;
-    const p = limiter.acquire(['k']).then(() => {
-      at = Date.now() - t0;
-    });
-    await vi.advanceTimersByTimeAsync(2000);
-    await p;
-    expect(at).toBe(1000);
+    expect(await nextGrantAt(limiter, t0, 2000)).toBe(1000);
   });
 
   it('multi-key acquire is atomic and does not hold one key while waiting for another', async () => {
@@ -183,13 +188,7 @@ describe('memory limiter (fake timers)', () => {
     const r1 = await limiter.acquire(['k']);
     await vi.advanceTimersByTimeAsync(300);
     r1!(); // the response arrived at 300: Airtable had the request by then
-    let at = -1;
-    const p = limiter.acquire(['k']).then(() => {
-      at = Date.now() - t0;
-    });
-    await vi.advanceTimersByTimeAsync(2000);
-    await p;
-    expect(at).toBe(1300); // 300 - 50 + 1050; without the credit 1350
+    expect(await nextGrantAt(limiter, t0, 2000)).toBe(1300); // 300 - 50 + 1050; without the credit 1350
   });
 
   it('the credit never counts a request from before its grant', async () => {
@@ -198,13 +197,7 @@ describe('memory limiter (fake timers)', () => {
     const r1 = await limiter.acquire(['k']);
     await vi.advanceTimersByTimeAsync(20);
     r1!();
-    let at = -1;
-    const p = limiter.acquire(['k']).then(() => {
-      at = Date.now() - t0;
-    });
-    await vi.advanceTimersByTimeAsync(2000);
-    await p;
-    expect(at).toBe(1050);
+    expect(await nextGrantAt(limiter, t0, 2000)).toBe(1050);
   });
 
   it('a credited release that lands before newer grants keeps the log in order', async () => {
@@ -240,13 +233,7 @@ describe('memory limiter (fake timers)', () => {
     await limiter.acquire(['k']);
     await vi.advanceTimersByTimeAsync(300);
     r1!();
-    let at = -1;
-    const p = limiter.acquire(['k']).then(() => {
-      at = Date.now() - t0;
-    });
-    await vi.advanceTimersByTimeAsync(2000);
-    await p;
-    expect(at).toBe(1000);
+    expect(await nextGrantAt(limiter, t0, 2000)).toBe(1000);
   });
 
   it('a request released after its window re-enters the log', async () => {
@@ -255,13 +242,7 @@ describe('memory limiter (fake timers)', () => {
     const release = await limiter.acquire(['k']);
     await vi.advanceTimersByTimeAsync(1500);
     release!();
-    let at = -1;
-    const p = limiter.acquire(['k']).then(() => {
-      at = Date.now() - t0;
-    });
-    await vi.advanceTimersByTimeAsync(3000);
-    await p;
-    expect(at).toBe(2500);
+    expect(await nextGrantAt(limiter, t0, 3000)).toBe(2500);
   });
 
   it('counts waiting time', async () => {

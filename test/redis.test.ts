@@ -364,6 +364,16 @@ describe.skipIf(noRedis)('Redis lost and restored', () => {
     return { proxy, capture, redis };
   }
 
+  /** A pub/sub through a proxy with one channel subscribed and its subscriber connection ready. */
+  async function subscribedThroughProxy(channel: string) {
+    const { proxy, redis } = await throughProxy();
+    const pubsub = createRedisPubSub(redis);
+    await pubsub.subscribe(channel, () => {});
+    const subscriber = redis.subscriber();
+    await waitFor(() => subscriber.status === 'ready');
+    return { proxy, redis, pubsub, subscriber };
+  }
+
   it('limiter: falls back while down, logs once each way, returns to Redis', async () => {
     const { proxy, capture, redis } = await throughProxy();
     const statuses: string[] = [];
@@ -484,11 +494,7 @@ describe.skipIf(noRedis)('Redis lost and restored', () => {
   });
 
   it('close() ends within about a second when Redis stops answering (black-holed link)', async () => {
-    const { proxy, redis } = await throughProxy();
-    const pubsub = createRedisPubSub(redis);
-    await pubsub.subscribe('bh', () => {});
-    const subscriber = redis.subscriber();
-    await waitFor(() => subscriber.status === 'ready');
+    const { proxy, redis, pubsub, subscriber } = await subscribedThroughProxy('bh');
     proxy.blackhole();
     // Shutdown order of the HTTP server: pub/sub (UNSUBSCRIBE, up to the command timeout), then the connections (QUIT).
     let started = Date.now();
@@ -503,11 +509,7 @@ describe.skipIf(noRedis)('Redis lost and restored', () => {
   }, 15_000);
 
   it('pub/sub: a resubscription that times out after a reconnect is no unhandled rejection', async () => {
-    const { proxy, redis } = await throughProxy();
-    const pubsub = createRedisPubSub(redis);
-    await pubsub.subscribe('resub', () => {});
-    const subscriber = redis.subscriber();
-    await waitFor(() => subscriber.status === 'ready');
+    const { proxy, pubsub, subscriber } = await subscribedThroughProxy('resub');
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
