@@ -9,6 +9,7 @@
  * (N per minute).
  */
 import { type Kysely, sql } from 'kysely';
+import { RedisFailurePause } from '../redis/failure-pause.js';
 import type { SharedRedis } from '../redis/index.js';
 import { RedisScript } from '../redis/script.js';
 import type { PlatformTables } from './tables.js';
@@ -97,27 +98,20 @@ function toState(row: { count: number | string; window_started_at: string; last_
 }
 
 /**
- * After a failed command the store answers alone for this long: a Redis that
- * stopped answering without closing the connection would otherwise cost every
- * sign-in a command timeout, and the lockout's 1 s delays would expire while
- * sign-ins wait (the Redis rate limiter does the same).
+ * After a failed command the store answers alone for this long: with a Redis
+ * that stopped answering, a sign-in waiting out a command timeout each time
+ * would let the lockout's 1 s delays expire while sign-ins wait.
  */
 const RETRY_AFTER_FAILURE_MS = 5_000;
 
 export class RedisCounters implements Counters {
-  #redisRetryAt = 0;
+  readonly #pause: RedisFailurePause;
 
   constructor(
     private readonly redis: SharedRedis,
     private readonly fallback: Counters,
   ) {
-    redis.onStatusChange((status) => {
-      if (status === 'ok') this.#redisRetryAt = 0;
-    });
-  }
-
-  get #usingFallback(): boolean {
-    return this.redis.status !== 'ok' || Date.now() < this.#redisRetryAt;
+    this.#pause = new RedisFailurePause(redis, RETRY_AFTER_FAILURE_MS);
   }
 
   #key(key: string): string {
@@ -126,20 +120,15 @@ export class RedisCounters implements Counters {
 
   /** Redis while it is up; the store while it is down or failing (degraded, never refused). */
   async #either<T>(viaRedis: () => Promise<T>, viaStore: () => Promise<T>): Promise<T> {
-    if (this.#usingFallback) return viaStore();
+    if (!this.#pause.usable) return viaStore();
     try {
       const result = await viaRedis();
       this.redis.reportCommandOk();
       return result;
     } catch (error) {
-      this.#failed(error);
+      this.#pause.failed(error);
       return viaStore();
     }
-  }
-
-  #failed(error: unknown): void {
-    this.#redisRetryAt = Date.now() + RETRY_AFTER_FAILURE_MS;
-    this.redis.reportCommandError(error);
   }
 
   hit(key: string, kind: WindowKind, windowMs: number, now = Date.now()): Promise<CounterState> {
@@ -172,8 +161,8 @@ export class RedisCounters implements Counters {
     // counted in Redis before. While Redis is failing its delete is still sent, but not waited for.
     const viaRedis = this.redis.client.del(this.#key(key)).then(
       () => this.redis.reportCommandOk(),
-      (error: unknown) => this.#failed(error),
+      (error: unknown) => this.#pause.failed(error),
     );
-    await Promise.allSettled([this.#usingFallback ? undefined : viaRedis, this.fallback.clear(key)]);
+    await Promise.allSettled([this.#pause.usable ? viaRedis : undefined, this.fallback.clear(key)]);
   }
 }

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SharedRedis } from './connection.js';
+import { RedisFailurePause } from './failure-pause.js';
 
 export interface ResponseCache {
   get<T>(key: string): Promise<T | undefined>;
@@ -112,7 +113,7 @@ export function createRedisCache(options: { redis: SharedRedis; fallback?: Respo
  * data this server knows to be stale.
  */
 class RedisCache implements ResponseCache {
-  #retryAt = 0;
+  readonly #pause: RedisFailurePause;
   /** The fallback has been used since Redis was last in charge. */
   #degraded = false;
   /** Invalidations that could not reach Redis. */
@@ -123,10 +124,10 @@ class RedisCache implements ResponseCache {
     private readonly redis: SharedRedis,
     private readonly fallback: ResponseCache,
   ) {
+    // Created first, so its pause has ended by the time the recovery below runs.
+    this.#pause = new RedisFailurePause(redis, RETRY_AFTER_FAILURE_MS);
     redis.onStatusChange((status) => {
-      if (status !== 'ok') return;
-      this.#retryAt = 0;
-      void this.#recover();
+      if (status === 'ok') void this.#recover();
     });
   }
 
@@ -193,18 +194,17 @@ class RedisCache implements ResponseCache {
 
   /** Whether to use Redis now; finishes a pending recovery first so the fallback never outlives it. */
   async #redisUsable(): Promise<boolean> {
-    if (this.redis.status !== 'ok' || Date.now() < this.#retryAt) {
+    if (!this.#pause.usable) {
       this.#degraded = true;
       return false;
     }
     if (this.#degraded || this.#missed.size > 0) await this.#recover();
-    return this.redis.status === 'ok' && Date.now() >= this.#retryAt;
+    return this.#pause.usable;
   }
 
   #failed(err: unknown): void {
-    this.#retryAt = Date.now() + RETRY_AFTER_FAILURE_MS;
     this.#degraded = true;
-    this.redis.reportCommandError(err);
+    this.#pause.failed(err);
   }
 
   #recover(): Promise<void> {

@@ -25,6 +25,7 @@ import {
   releaseCreditMs,
 } from '../airtable/memory-limiter.js';
 import type { SharedRedis } from './connection.js';
+import { RedisFailurePause } from './failure-pause.js';
 import { ACQUIRE_LUA, PENALIZE_LUA, RELEASE_LUA } from './limiter-lua.js';
 import { RedisScript } from './script.js';
 
@@ -71,7 +72,7 @@ class RedisLimiter implements SharedRateLimiter {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #pumping = false;
   #pumpAgain = false;
-  #redisRetryAt = 0;
+  readonly #pause: RedisFailurePause;
   #waited = 0;
   /** Grant ids: unique across replicas (random) and within one (counter). */
   readonly #idPrefix = randomBytes(6).toString('base64url');
@@ -86,15 +87,14 @@ class RedisLimiter implements SharedRateLimiter {
   ) {
     checkRule(perBase);
     checkRule(perToken);
-    redis.onStatusChange((status) => {
-      if (status === 'ok') this.#redisRetryAt = 0;
-      // Down: hand queued waiters to the fallback now rather than at their next poll.
-      this.#pump();
-    });
+    // Created first, so its pause has ended by the time the pump below looks.
+    this.#pause = new RedisFailurePause(redis, RETRY_AFTER_FAILURE_MS);
+    // Down: hand queued waiters to the fallback now rather than at their next poll.
+    redis.onStatusChange(() => this.#pump());
   }
 
   get usingFallback(): boolean {
-    return this.redis.status !== 'ok' || Date.now() < this.#redisRetryAt;
+    return !this.#pause.usable;
   }
 
   get waitedMs(): number {
@@ -138,7 +138,7 @@ class RedisLimiter implements SharedRateLimiter {
       await penalizeScript.run(this.redis.client, [this.#penaltyKey(key)], [ms]);
       this.redis.reportCommandOk();
     } catch (err) {
-      this.#failed(err);
+      this.#pause.failed(err);
     }
   }
 
@@ -169,11 +169,6 @@ class RedisLimiter implements SharedRateLimiter {
     const at = this.#queue.indexOf(waiter);
     if (at >= 0) this.#queue.splice(at, 1);
     return true;
-  }
-
-  #failed(err: unknown): void {
-    this.#redisRetryAt = Date.now() + RETRY_AFTER_FAILURE_MS;
-    this.redis.reportCommandError(err);
   }
 
   /** Runs passes over the queue until none is requested, one at a time. */
@@ -225,7 +220,7 @@ class RedisLimiter implements SharedRateLimiter {
         attempt = await this.#attempt(waiter.keys, id);
         this.redis.reportCommandOk();
       } catch (err) {
-        this.#failed(err);
+        this.#pause.failed(err);
         this.#toFallback(waiter);
         continue;
       }
